@@ -1,0 +1,59 @@
+"""The typer application: global options and the command groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edoc.cli import directory, fastparams, setup
+from edoc.cli.state import State, env_home, set_state
+
+fastparams.install()
+
+app = typer.Typer(
+    name="edoc",
+    help="edoc: electronic official correspondence (สารบรรณอิเล็กทรอนิกส์) for Thai agencies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None, typer.Option("--home", help="The office's home (default $EDOC_HOME or ./edoc-home).")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL (default $EDOC_DATABASE_URL or sqlite:///<home>/edoc.db)."),
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    lang: Annotated[str | None, typer.Option("--lang", help="th or en (default $EDOC_LANG, then $LANG).")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    from edoc.i18n import LANGS, default_lang
+
+    if lang is not None and lang not in LANGS:
+        raise typer.BadParameter(f"{lang!r} is not one of th, en", param_hint="--lang")
+    st = State(
+        home=home if home is not None else env_home(),
+        db=db,
+        json=json_,
+        lang=lang or default_lang(),
+        debug=debug,
+    )
+    set_state(st)
+    ctx.obj = st
+
+
+app.command("init", help=setup.init.__doc__)(setup.init)
+app.command("demo", help=setup.demo.__doc__)(setup.demo)
+app.add_typer(directory.agency_app, name="agency")
+app.add_typer(directory.unit_app, name="unit")
+app.add_typer(directory.user_app, name="user")

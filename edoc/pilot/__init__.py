@@ -1,0 +1,65 @@
+"""The Pak Chong pilot, built through the office facade: what ``edoc demo`` runs.
+
+The demo is a list of steps; each issue adds its acts as a step, so the demo always shows the
+whole flow that exists. Steps report what they did as :class:`StepResult` rows; the CLI prints
+them. Progress goes through a callback so this module stays free of terminal code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from edoc.office import Office
+from edoc.pilot.directory import build_directory
+
+Progress = Callable[[str, int, int], None]
+"""``progress(task, done, total)``: called as a step advances."""
+
+
+@dataclass
+class StepResult:
+    """What one step of the demo did."""
+
+    step: str
+    """Short name of the step."""
+    summary: str
+    """One line: what was done."""
+    seconds: float = 0.0
+    """Wall time of the step."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Figures and ids for ``--json`` and for the printed tables."""
+
+
+@dataclass
+class DemoOptions:
+    agencies: int = 6
+    users: int = 23
+    documents: int = 0
+
+
+def _noop(task: str, done: int, total: int) -> None:
+    return None
+
+
+def run_demo(office: Office, options: DemoOptions, progress: Progress | None = None) -> list[StepResult]:
+    """Run every step of the demo in order and return what each did."""
+    progress = progress or _noop
+    results: list[StepResult] = []
+    steps: list[Callable[[Office, DemoOptions, Progress], StepResult]] = [
+        build_directory,
+        # issue 3: documents of every kind
+        # issue 4: certificates
+        # issue 5: signing
+        # issue 7: registers
+        # issue 8: routing
+        # issue 9: audit
+    ]
+    for step in steps:
+        started = time.perf_counter()
+        result = step(office, options, progress)
+        result.seconds = time.perf_counter() - started
+        results.append(result)
+    return results

@@ -1,0 +1,217 @@
+"""Content-addressed storage for PDFs and attachments.
+
+A blob is named by the SHA-256 of its bytes. The bytes are durable *before* the row that
+points at them: the directory store writes a temporary file, fsyncs it, renames it into place
+and fsyncs the directory, and only then adds the ``blob`` row to the act's transaction; the
+database store puts the bytes in that row, in the same transaction. A crash therefore leaves at
+worst an orphan file (harmless, found by :meth:`BlobStore.check`), never a row without content.
+Reads check the hash, so a corrupted file is reported, not served.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from edoc.errors import BlobMissing, EdocError
+from edoc.storage.tables import BlobRow
+
+
+class BlobCorrupted(EdocError):
+    """The stored bytes no longer hash to their name."""
+
+    exit_code = 1
+    en = "stored content {sha256} is corrupted (hash mismatch)"
+    th = "เนื้อหาที่จัดเก็บ {sha256} เสียหาย (ค่าแฮชไม่ตรง)"
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(sha256=sha256)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class BlobProblem:
+    """One finding of :meth:`BlobStore.check`."""
+
+    sha256: str
+    problem: str
+    """``missing``, ``corrupted`` or ``orphan``."""
+
+
+class BlobStore(ABC):
+    """Where blob bytes live; the ``blob`` rows are always in the database."""
+
+    def put(self, session: Session, data: bytes) -> str:
+        """Store ``data`` (idempotent) and add its row to ``session``; return its SHA-256."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError("blob data must be bytes")
+        data = bytes(data)
+        digest = sha256_hex(data)
+        row = session.get(BlobRow, digest)
+        if row is not None and row.erased_at is None and self._has(session, row):
+            return digest
+        self._write(digest, data)  # durable before the row exists
+        if row is None:
+            row = BlobRow(sha256=digest, size=len(data), created_at=datetime.now(UTC))
+        row.erased_at = None
+        self._attach(row, data)
+        session.add(row)
+        session.flush()
+        return digest
+
+    def get(self, session: Session, digest: str) -> bytes:
+        """The bytes of ``digest``; :class:`BlobMissing` or :class:`BlobCorrupted` otherwise."""
+        row = session.get(BlobRow, digest)
+        if row is None or row.erased_at is not None:
+            raise BlobMissing(digest)
+        data = self._read(row)
+        if data is None:
+            raise BlobMissing(digest)
+        if sha256_hex(data) != digest:
+            raise BlobCorrupted(digest)
+        return data
+
+    def erase(self, session: Session, digest: str) -> None:
+        """Erase the content (approved destruction); the row and its hash stay as evidence."""
+        row = session.get(BlobRow, digest)
+        if row is None:
+            raise BlobMissing(digest)
+        row.erased_at = datetime.now(UTC)
+        row.data = None
+        session.add(row)
+        session.flush()
+        self._remove(digest)
+
+    def check(self, session: Session) -> list[BlobProblem]:
+        """Every row has its bytes and they hash right; files without rows are orphans."""
+        problems: list[BlobProblem] = []
+        seen: set[str] = set()
+        for row in session.exec(select(BlobRow)):
+            seen.add(row.sha256)
+            if row.erased_at is not None:
+                continue
+            data = self._read(row)
+            if data is None:
+                problems.append(BlobProblem(row.sha256, "missing"))
+            elif sha256_hex(data) != row.sha256:
+                problems.append(BlobProblem(row.sha256, "corrupted"))
+        problems.extend(BlobProblem(d, "orphan") for d in self._names() - seen)
+        return problems
+
+    # -- backend hooks --
+    @abstractmethod
+    def _write(self, digest: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def _attach(self, row: BlobRow, data: bytes) -> None: ...
+
+    @abstractmethod
+    def _read(self, row: BlobRow) -> bytes | None: ...
+
+    @abstractmethod
+    def _has(self, session: Session, row: BlobRow) -> bool: ...
+
+    @abstractmethod
+    def _remove(self, digest: str) -> None: ...
+
+    @abstractmethod
+    def _names(self) -> set[str]: ...
+
+
+class DirectoryBlobStore(BlobStore):
+    """Blobs as files ``<root>/<sha[:2]>/<sha>``, written with write, fsync, rename."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, digest: str) -> Path:
+        return self.root / digest[:2] / digest
+
+    def _write(self, digest: str, data: bytes) -> None:
+        target = self.path(digest)
+        if target.exists() and target.stat().st_size == len(data):
+            existing = target.read_bytes()
+            if sha256_hex(existing) == digest:
+                return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(target.parent)
+
+    def _attach(self, row: BlobRow, data: bytes) -> None:
+        row.data = None
+
+    def _read(self, row: BlobRow) -> bytes | None:
+        try:
+            return self.path(row.sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _has(self, session: Session, row: BlobRow) -> bool:
+        return self.path(row.sha256).exists()
+
+    def _remove(self, digest: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path(digest))
+
+    def _names(self) -> set[str]:
+        if not self.root.exists():
+            return set()
+        return {
+            p.name
+            for p in self.root.glob("??/*")
+            if p.is_file() and not p.name.startswith(".tmp-") and len(p.name) == 64
+        }
+
+
+class DatabaseBlobStore(BlobStore):
+    """Blobs in the ``blob.data`` column, in the act's own transaction."""
+
+    def _write(self, digest: str, data: bytes) -> None:
+        return None
+
+    def _attach(self, row: BlobRow, data: bytes) -> None:
+        row.data = data
+
+    def _read(self, row: BlobRow) -> bytes | None:
+        return row.data
+
+    def _has(self, session: Session, row: BlobRow) -> bool:
+        return row.data is not None
+
+    def _remove(self, digest: str) -> None:
+        return None
+
+    def _names(self) -> set[str]:
+        return set()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
