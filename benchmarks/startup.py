@@ -20,8 +20,7 @@ from benchmarks.common import Result, median_ms, print_table, timeit
 def run(runs: int = 15) -> list[Result]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        subprocess.run([sys.executable, "-m", "edoc", "--home", str(home), "demo"], check=True,
-                       capture_output=True)
+        subprocess.run([sys.executable, "-m", "edoc", "--home", str(home), "demo"], check=True, capture_output=True)
         edoc = [sys.executable, "-m", "edoc"]
 
         def cmd(argv: list[str]) -> object:

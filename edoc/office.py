@@ -35,6 +35,7 @@ from edoc.directory import (
 )
 from edoc.directory.model import validate_text
 from edoc.errors import HomeNotInitialised, InvalidField, PermissionDenied
+from edoc.pki.keys import KeyRing, NoPassphrases, Passphrases
 from edoc.settings import SETTINGS_FILE, Settings, default_home, load_settings
 from edoc.storage import audit as audit_store
 from edoc.storage import directory as dir_store
@@ -115,8 +116,17 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def open_office(home: str | os.PathLike[str] | None = None, db_url: str | None = None) -> Office:
-    """Open an initialised office (``EDOC_HOME`` and ``EDOC_DATABASE_URL`` by default)."""
+def open_office(
+    home: str | os.PathLike[str] | None = None,
+    db_url: str | None = None,
+    *,
+    passphrases: Passphrases | None = None,
+) -> Office:
+    """Open an initialised office (``EDOC_HOME`` and ``EDOC_DATABASE_URL`` by default).
+
+    ``passphrases`` unlocks private keys for acts with legal weight (sign, send, receive, ...);
+    without it those acts fail with :class:`~edoc.errors.PassphraseRequired`.
+    """
     home_path = _resolve_home(home)
     if not (home_path / SETTINGS_FILE).exists():
         raise HomeNotInitialised(str(home_path))
@@ -132,16 +142,18 @@ def open_office(home: str | os.PathLike[str] | None = None, db_url: str | None =
     except BaseException:
         db.close()
         raise
-    return Office(home_path, db, settings)
+    return Office(home_path, db, settings, passphrases)
 
 
 class Office:
     """One office: its home, database and settings. Use :func:`open_office` to get one."""
 
-    def __init__(self, home: Path, db: Database, settings: Settings) -> None:
+    def __init__(self, home: Path, db: Database, settings: Settings, passphrases: Passphrases | None = None) -> None:
         self.home = home
         self.db = db
         self.settings = settings
+        self.keyring = KeyRing(passphrases or NoPassphrases())
+        """Private keys unlocked once per process (see :mod:`edoc.pki.keys`)."""
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -375,10 +387,24 @@ class Office:
     def directory_counts(self) -> dict[str, int]:
         return self._read(dir_store.count_rows)
 
-    # -- audit (read side) ------------------------------------------------------------------
+    # -- documents (issue 3) ------------------------------------------------------------------
+
+    # -- pki (issue 4) --------------------------------------------------------------------------
+
+    # -- signing (issue 5) ----------------------------------------------------------------------
+
+    # -- verification (issue 6) -----------------------------------------------------------------
+
+    # -- registers, numbering, search, records (issue 7) ----------------------------------------
+
+    # -- routing (issue 8) ----------------------------------------------------------------------
+
+    # -- audit (issue 9) ------------------------------------------------------------------------
 
     def audit_events(self, start: int = 0, stop: int | None = None) -> list[Any]:
         return self._read(lambda s: audit_store.events(s, start, stop))
+
+    # -- end of acts ----------------------------------------------------------------------------
 
 
 def _role(role: str | Role) -> Role:

@@ -49,6 +49,8 @@ class PkiSettings:
     """Validity of end-entity certificates."""
     crl_next_update_hours: int = 24
     """nextUpdate of CRLs, in hours after thisUpdate."""
+    kdf_rounds: int = 200_000
+    """PBKDF2-HMAC-SHA256 iterations protecting private keys at rest (PKCS#12, AES-256)."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,14 @@ def _global(
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
     lang: Annotated[str | None, typer.Option("--lang", help="th or en (default $EDOC_LANG, then $LANG).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    passphrase_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--passphrase-file",
+            help="File with the passphrase(s) that unlock private keys (default $EDOC_PASSPHRASE_FILE, "
+            "else a hidden prompt).",
+        ),
+    ] = None,
 ) -> None:
     from edoc.i18n import LANGS, default_lang
 
@@ -47,6 +55,7 @@ def _global(
         json=json_,
         lang=lang or default_lang(),
         debug=debug,
+        passphrase_file=passphrase_file,
     )
     set_state(st)
     ctx.obj = st
@@ -57,3 +66,9 @@ app.command("demo", help=setup.demo.__doc__)(setup.demo)
 app.add_typer(directory.agency_app, name="agency")
 app.add_typer(directory.unit_app, name="unit")
 app.add_typer(directory.user_app, name="user")
+# documents (issue 3): app.add_typer(doc.app, name="doc")
+# pki (issue 4)
+# verification (issue 6)
+# registers, search, records (issue 7)
+# routing, inbox (issue 8)
+# audit (issue 9)

@@ -12,7 +12,7 @@ import typer
 if TYPE_CHECKING:
     from edoc.office import Office
 
-GLOBAL_VALUE_OPTIONS = ("--home", "--db", "--lang")
+GLOBAL_VALUE_OPTIONS = ("--home", "--db", "--lang", "--passphrase-file")
 GLOBAL_FLAGS = ("--json", "--debug")
 
 
@@ -25,11 +25,13 @@ class State:
     json: bool
     lang: str
     debug: bool
+    passphrase_file: Path | None = None
 
     def office(self) -> Office:
+        from edoc.cli.passphrases import passphrases_for
         from edoc.office import open_office
 
-        return open_office(self.home, self.db)
+        return open_office(self.home, self.db, passphrases=passphrases_for(self))
 
 
 _CURRENT: State | None = None
