@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edoc.cli import directory, fastparams, setup
+from edoc.cli import directory, doc, fastparams, setup
 from edoc.cli.state import State, env_home, set_state
 
 fastparams.install()
@@ -66,8 +66,10 @@ app.command("demo", help=setup.demo.__doc__)(setup.demo)
 app.add_typer(directory.agency_app, name="agency")
 app.add_typer(directory.unit_app, name="unit")
 app.add_typer(directory.user_app, name="user")
-# documents (issue 3): app.add_typer(doc.app, name="doc")
+app.add_typer(doc.app, name="doc")
+# documents (issue 3)
 # pki (issue 4)
+# signing (issue 5)
 # verification (issue 6)
 # registers, search, records (issue 7)
 # routing, inbox (issue 8)
