@@ -50,11 +50,17 @@ _WORDS: dict[str, tuple[str, str]] = {
     "step": ("Step", "ขั้นตอน"),
     "result": ("Result", "ผลลัพธ์"),
     # documents (issue 3)
+
     # pki (issue 4)
+
     # signing (issue 5)
+
     # verification (issue 6)
+
     # registers (issue 7)
+
     # routing (issue 8)
+
     # audit (issue 9)
 }
 

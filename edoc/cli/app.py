@@ -68,9 +68,15 @@ app.add_typer(directory.unit_app, name="unit")
 app.add_typer(directory.user_app, name="user")
 app.add_typer(doc.app, name="doc")
 # documents (issue 3)
+
 # pki (issue 4)
+
 # signing (issue 5)
+
 # verification (issue 6)
+
 # registers, search, records (issue 7)
+
 # routing, inbox (issue 8)
+
 # audit (issue 9)

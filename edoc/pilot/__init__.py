@@ -51,10 +51,15 @@ def run_demo(office: Office, options: DemoOptions, progress: Progress | None = N
     steps: list[Callable[[Office, DemoOptions, Progress], StepResult]] = [
         build_directory,
         # issue 3: documents of every kind
+
         # issue 4: certificates
+
         # issue 5: signing
+
         # issue 7: registers
+
         # issue 8: routing
+
         # issue 9: audit
     ]
     for step in steps:
