@@ -8,5 +8,6 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Official documents: create, render, show, number, sign, send, receive, route.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Official documents: create, render, show, number, sign, send, receive, route.", no_args_is_help=True
+)
