@@ -252,6 +252,154 @@ class Busy(Conflict):
 # --- routing (issue 8) ---------------------------------------------------------------------
 
 
+class RouteActionRefused(Conflict):
+    """The in-agency route of a document does not allow this action in its current state."""
+
+    en = "document {doc_id} is {state}: cannot {action} now (possible: {allowed})"
+    th = "หนังสือรหัส {doc_id} อยู่ในสถานะ {state} จึง {action} ไม่ได้ในตอนนี้ (ทำได้: {allowed})"
+
+    def __init__(self, doc_id: object, state: str, action: str, allowed: str, detail: str = "") -> None:
+        super().__init__(detail, doc_id=doc_id, state=state, action=action, allowed=allowed or "-")
+
+
+class NotHolder(PermissionDenied):
+    """The actor does not hold the document (it is with someone else, or with another unit)."""
+
+    en = "{username} does not hold document {doc_id} (it is with {holder})"
+    th = "{username} ไม่ได้ถือหนังสือรหัส {doc_id} (หนังสืออยู่ที่ {holder})"
+
+    def __init__(self, doc_id: object, username: str, holder: str) -> None:
+        super().__init__(doc_id=doc_id, username=username, holder=holder)
+
+
+class DeliveryFault(EdocError):
+    """A send or a delivery was refused; :attr:`fault` is the explicit code (DHX style).
+
+    The codes are listed in :class:`edoc.routing.delivery.Fault`; scripts test ``exc.fault``
+    rather than parse the message.
+    """
+
+    fault: ClassVar[str] = "delivery"
+    """The machine-readable reason (``duplicate``, ``unknown-recipient``, ...)."""
+
+
+class UnknownRecipients(DeliveryFault, NotFound):
+    en = "no agency with code(s) {codes} [unknown-recipient]"
+    th = "ไม่พบหน่วยงานรหัส {codes} [unknown-recipient]"
+    fault = "unknown-recipient"
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(codes=", ".join(codes), code_list=list(codes))
+
+
+class NoRecipients(DeliveryFault, InvalidInput):
+    en = "no recipients: give --to CODE[,CODE...], --to-group NAME or --to-all-under CODE [no-recipients]"
+    th = "ไม่มีผู้รับ: ระบุ --to รหัส[,รหัส...], --to-group ชื่อ หรือ --to-all-under รหัส [no-recipients]"
+    fault = "no-recipients"
+
+
+class SendToSelf(DeliveryFault, InvalidInput):
+    en = "agency {agency} cannot send document {doc_id} to itself [self-addressed]"
+    th = "หน่วยงาน {agency} ส่งหนังสือรหัส {doc_id} ถึงตนเองไม่ได้ [self-addressed]"
+    fault = "self-addressed"
+
+    def __init__(self, doc_id: object, agency: str) -> None:
+        super().__init__(doc_id=doc_id, agency=agency)
+
+
+class AlreadySent(DeliveryFault, Conflict):
+    """A second send of the same document to the same agency: refused, never duplicated."""
+
+    en = "document {doc_id} was already sent to {agencies}; a second send is refused [duplicate]"
+    th = "หนังสือรหัส {doc_id} ส่งถึง {agencies} แล้ว จึงไม่ส่งซ้ำ [duplicate]"
+    fault = "duplicate"
+
+    def __init__(self, doc_id: object, agencies: list[str]) -> None:
+        super().__init__(doc_id=doc_id, agencies=", ".join(agencies), agency_list=list(agencies))
+
+
+class NotSendable(DeliveryFault, Conflict):
+    """Only signed documents are sent."""
+
+    en = "document {doc_id} is {state}: only signed documents can be sent [not-signed]"
+    th = "หนังสือรหัส {doc_id} อยู่ในสถานะ {state}: ส่งได้เฉพาะหนังสือที่ลงนามแล้ว [not-signed]"
+    fault = "not-signed"
+
+    def __init__(self, doc_id: object, state: str) -> None:
+        super().__init__(doc_id=doc_id, state=state)
+
+
+class CancelledNotSent(NotSendable):
+    """A cancelled document keeps its number but is never sent."""
+
+    en = "document {doc_id} is cancelled: it cannot be sent [cancelled]"
+    th = "หนังสือรหัส {doc_id} ถูกยกเลิกแล้ว จึงส่งไม่ได้ [cancelled]"
+    fault = "cancelled"
+
+    def __init__(self, doc_id: object) -> None:
+        super().__init__(doc_id, "cancelled")
+
+
+class TopSecretNotSent(DeliveryFault, PermissionDenied):
+    """The regulation (amendment No. 4) keeps top-secret documents off e-Saraban."""
+
+    en = "document {doc_id} is top secret (ลับที่สุด): it is never sent through e-Saraban [top-secret]"
+    th = "หนังสือรหัส {doc_id} มีชั้นความลับที่สุด: ห้ามส่งทางระบบสารบรรณอิเล็กทรอนิกส์ [top-secret]"
+    fault = "top-secret"
+
+    def __init__(self, doc_id: object) -> None:
+        super().__init__(doc_id=doc_id)
+
+
+class DeliveryStateConflict(DeliveryFault, Conflict):
+    """Evidence out of order: e.g. registering a copy that was returned."""
+
+    en = "consignment {consignment} is {state}: cannot record '{kind}' [out-of-order]"
+    th = "การส่งรหัส {consignment} อยู่ในสถานะ {state}: บันทึก '{kind}' ไม่ได้ [out-of-order]"
+    fault = "out-of-order"
+
+    def __init__(self, consignment: str, state: str, kind: str) -> None:
+        super().__init__(consignment=consignment, state=state, kind=kind)
+
+
+class GroupNotFound(NotFound):
+    en = "no agency group {name!r}"
+    th = "ไม่พบกลุ่มหน่วยงาน {name!r}"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name)
+
+
+class ContentSealed(PermissionDenied):
+    """Secret content is encrypted at rest and the actor cannot (or may not) open it."""
+
+    en = "the content of document {doc_id} is {secrecy} and sealed: {detail}"
+    th = "เนื้อหาของหนังสือรหัส {doc_id} มีชั้นความลับ ({secrecy}) และถูกเข้ารหัสไว้: {detail}"
+
+    def __init__(self, doc_id: object, secrecy: str, detail: str) -> None:
+        super().__init__(detail, doc_id=doc_id, secrecy=secrecy)
+
+
+class EncryptionCertificateMissing(Conflict):
+    """Secret documents are encrypted for people and seals that need an RSA certificate."""
+
+    en = "{owner} has no RSA certificate to encrypt {secrecy} documents for: issue one with --key rsa2048"
+    th = "{owner} ยังไม่มีใบรับรองแบบ RSA สำหรับเข้ารหัสหนังสือ{secrecy}: ออกใบรับรองด้วย --key rsa2048"
+
+    def __init__(self, owner: str, secrecy: str) -> None:
+        super().__init__(owner=owner, secrecy=secrecy)
+
+
+class EvidenceInvalid(CheckFailed):
+    """An exported evidence file does not check out (offline check)."""
+
+    en = "evidence {name}: {detail}"
+    th = "หลักฐาน {name}: {detail}"
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(detail, name=name)
+
+
 # --- audit (issue 9) -----------------------------------------------------------------------
 
 

@@ -75,6 +75,8 @@ class RoutingSettings:
         default_factory=lambda: {"most-urgent": 0, "very-urgent": 1, "urgent": 3, "normal": 7}
     )
     """Default due date, in working days after receipt, per urgency."""
+    holidays: list[str] = field(default_factory=list)
+    """Public holidays (ISO dates, ``"2026-12-07"``) skipped when counting working days."""
 
 
 @dataclass(frozen=True)
