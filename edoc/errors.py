@@ -237,6 +237,77 @@ class Busy(Conflict):
 # --- documents (issue 3) ------------------------------------------------------------------
 
 
+class MissingField(InvalidField):
+    """A field the document's kind requires is absent."""
+
+    en = "field '{field}' is required in {kind} documents"
+    th = "ต้องระบุช่อง '{field}' ในหนังสือชนิด {kind}"
+
+    def __init__(self, field: str, kind: str) -> None:
+        InvalidInput.__init__(self, field=field, kind=kind)
+
+
+class UnknownField(InvalidField):
+    """A field the document's kind does not have (a typo must not be silently ignored)."""
+
+    en = "unknown field '{field}' in {kind} documents; known fields: {known}"
+    th = "ไม่รู้จักช่อง '{field}' ในหนังสือชนิด {kind} ช่องที่ใช้ได้: {known}"
+
+    def __init__(self, field: str, kind: str, known: str) -> None:
+        InvalidInput.__init__(self, field=field, kind=kind, known=known)
+
+
+class BadChoice(InvalidField):
+    """A field whose value must be one of a fixed set (urgency, secrecy, form)."""
+
+    en = "field '{field}': {value!r} is not one of {choices}"
+    th = "ช่อง '{field}': {value!r} ไม่ใช่ค่าที่ใช้ได้ ({choices})"
+
+    def __init__(self, field: str, value: object, choices: str) -> None:
+        InvalidInput.__init__(self, field=field, value=value, choices=choices)
+
+
+class EmptyField(InvalidField):
+    """A field that must have content is empty (an empty body, an empty paragraph)."""
+
+    en = "field '{field}' must not be empty"
+    th = "ช่อง '{field}' ต้องไม่ว่าง"
+
+    def __init__(self, field: str) -> None:
+        InvalidInput.__init__(self, field=field)
+
+
+class DocumentFileInvalid(InvalidInput):
+    """The document file (JSON or TOML) cannot be read or parsed."""
+
+    en = "cannot use the document file {path}: {detail}"
+    th = "ใช้ไฟล์หนังสือ {path} ไม่ได้: {detail}"
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(detail, path=path)
+
+
+class ActorRequired(InvalidInput):
+    """A command that reads or changes documents was not told who acts."""
+
+    en = "say who acts: give --as USERNAME or set EDOC_USER"
+    th = "ต้องระบุผู้ใช้งาน: ใช้ --as ชื่อผู้ใช้ หรือกำหนด EDOC_USER"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+
+class NotAPdf(InvalidInput):
+    """Bytes given as a PDF are not one."""
+
+    en = "{what} is not a PDF: {detail}"
+    th = "{what} ไม่ใช่ไฟล์ PDF: {detail}"
+
+    def __init__(self, what: str, detail: str) -> None:
+        super().__init__(detail, what=what)
+
+
+
 # --- pki (issue 4) -------------------------------------------------------------------------
 
 
