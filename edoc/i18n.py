@@ -50,6 +50,23 @@ _WORDS: dict[str, tuple[str, str]] = {
     "step": ("Step", "ขั้นตอน"),
     "result": ("Result", "ผลลัพธ์"),
     # documents (issue 3)
+    "document": ("Document", "หนังสือ"),
+    "form": ("Form", "แบบ"),
+    "origin": ("Origin", "ที่มา"),
+    "drafter": ("Drafter", "ผู้ร่าง"),
+    "signer": ("Signer", "ผู้ลงนาม"),
+    "initials": ("Initials", "ผู้ลงชื่อย่อ"),
+    "holder": ("Holder", "ผู้ถือเรื่อง"),
+    "attachments": ("Attachments", "ไฟล์แนบ"),
+    "body": ("Body", "ข้อความ"),
+    "field": ("Field", "ช่อง"),
+    "value": ("Value", "ค่า"),
+    "pages": ("Pages", "จำนวนหน้า"),
+    "stored_pdf": ("Stored PDF (SHA-256)", "PDF ที่จัดเก็บ (SHA-256)"),
+    "rendered": ("Wrote {path}: {pages} page(s), {size} bytes", "บันทึก {path} แล้ว: {pages} หน้า {size} ไบต์"),
+    "origin_drafted": ("drafted here", "ร่างในหน่วยงาน"),
+    "origin_imported": ("imported from outside", "นำเข้าจากภายนอก"),
+    "origin_delivered": ("delivered by another agency", "รับจากหน่วยงานอื่น"),
 
     # pki (issue 4)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ from edoc.directory import (
     Act,
     Actor,
     Agency,
+    DocumentFacts,
     Role,
     Unit,
     User,
@@ -34,14 +35,39 @@ from edoc.directory import (
     validate_username,
 )
 from edoc.directory.model import validate_text
-from edoc.errors import HomeNotInitialised, InvalidField, PermissionDenied
+from edoc.documents import (
+    AttachmentInfo,
+    DocumentContent,
+    DocumentEvent,
+    DocumentKind,
+    DocumentState,
+    DocumentView,
+    Secrecy,
+    Urgency,
+    next_state,
+    parse_kind,
+    validate,
+)
+from edoc.documents.fields import read_attachment
+from edoc.documents.lifecycle import INITIAL_STATE, TransitionRefused
+from edoc.documents.thai import one_line
+from edoc.errors import (
+    EmptyField,
+    HomeNotInitialised,
+    InvalidField,
+    InvalidState,
+    PermissionDenied,
+)
 from edoc.pki.keys import KeyRing, NoPassphrases, Passphrases
 from edoc.settings import SETTINGS_FILE, Settings, default_home, load_settings
 from edoc.storage import audit as audit_store
 from edoc.storage import directory as dir_store
+from edoc.storage import documents as doc_store
+from edoc.storage.blobs import sha256_hex
 from edoc.storage.database import Database
+from edoc.storage.documents import INITIAL_ROLES, SIGNER_ROLES
 from edoc.storage.session import Session
-from edoc.storage.tables import AccountRow
+from edoc.storage.tables import AccountRow, DocumentRow
 
 T = TypeVar("T")
 
@@ -388,6 +414,235 @@ class Office:
         return self._read(dir_store.count_rows)
 
     # -- documents (issue 3) ------------------------------------------------------------------
+
+    def new_document(
+        self,
+        kind: str | DocumentKind,
+        fields: Mapping[str, Any] | DocumentContent,
+        *,
+        as_user: str,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> int:
+        """Create a draft (``edoc doc new``); return its id.
+
+        ``fields`` is the document file's mapping (validated here; relative attachment paths
+        are resolved against ``base_dir``) or an already validated
+        :class:`~edoc.documents.DocumentContent`. The drafter needs :attr:`Act.DRAFT` in their
+        agency; the signer and the heads who initial must be active users of the same agency.
+        Attachments are stored as blobs with their SHA-256.
+        """
+        wanted = parse_kind(kind)
+        if isinstance(fields, DocumentContent):
+            content = fields
+        else:
+            content = validate(wanted, fields, base_dir=Path(base_dir) if base_dir is not None else None)
+        if content.kind is not wanted:
+            raise InvalidField("kind", f"the fields are for a {content.kind} document, not {wanted}")
+        files = [read_attachment(f"attachments[{i}]", path) for i, path in enumerate(content.attachments)]
+        now = self.now()
+
+        def act(session: Session) -> int:
+            actor, account = self._actor(session, as_user)
+            require(actor, Act.DRAFT)
+            people = doc_store.accounts_by_username(session, [content.signer, *content.initials])
+            signer = doc_store.check_party(people, content.signer, "signer", account.agency_id, SIGNER_ROLES)
+            for i, name in enumerate(content.initials):
+                doc_store.check_party(people, name, f"initials[{i}]", account.agency_id, INITIAL_ROLES)
+            agency = dir_store.agency_row(session, actor.agency)
+            infos = [
+                AttachmentInfo(name=name, sha256=self.db.blobs.put(session, data), size=len(data), media_type=media)
+                for name, data, media in files
+            ]
+            row = doc_store.insert_document(
+                session,
+                DocumentRow(
+                    agency_id=account.agency_id,
+                    unit_id=account.unit_id,
+                    kind=content.kind.value,
+                    form=content.form.value if content.form else "",
+                    origin="drafted",
+                    state=INITIAL_STATE["drafted"].value,
+                    subject=content.subject,
+                    fields_json=content.canonical_json(),
+                    urgency=content.urgency.value,
+                    secrecy=content.secrecy.value,
+                    drafter_id=account.id,
+                    signer_id=signer.id,
+                    from_name=agency.name,
+                    to_name=str(content.get("to", "")),
+                    holder_id=account.id,
+                    holder_unit_id=account.unit_id,
+                    created_at=now,
+                    updated_at=now,
+                ),
+            )
+            assert row.id is not None
+            doc_store.insert_attachments(session, row.id, infos)
+            self._record(
+                session,
+                "document.new",
+                actor=actor.username,
+                agency=actor.agency,
+                document_id=row.id,
+                payload={
+                    "kind": content.kind.value,
+                    "form": content.form.value if content.form else None,
+                    "urgency": content.urgency.value,
+                    "secrecy": content.secrecy.value,
+                    "signer": content.signer,
+                    "initials": list(content.initials),
+                    "fields_sha256": sha256_hex(content.canonical_json().encode()),
+                    "attachments": [{"name": a.name, "sha256": a.sha256} for a in infos],
+                },
+            )
+            return row.id
+
+        return self._run(act)
+
+    def import_document(
+        self,
+        pdf_bytes: bytes,
+        *,
+        as_user: str,
+        subject: str | None = None,
+        from_agency: str | None = None,
+        number: str | None = None,
+        document_date: date | None = None,
+        urgency: str | Urgency = Urgency.NORMAL,
+        secrecy: str | Secrecy = Secrecy.NORMAL,
+        kind: str | DocumentKind = DocumentKind.EXTERNAL,
+    ) -> int:
+        """Store a PDF that came from outside the system, unchanged (``edoc doc import``).
+
+        Its SHA-256 is recorded; ``subject`` defaults to the PDF's own title. The new row's
+        origin is ``imported`` and its state ``received``; registering it (receive number,
+        received stamp) is a separate act. Needs :attr:`Act.IMPORT` (clerks, admins).
+        """
+        from edoc.documents.incoming import inspect_pdf
+
+        info = inspect_pdf(pdf_bytes)
+        wanted = parse_kind(kind)
+        title = one_line(subject if subject is not None else info.title)
+        if not title:
+            raise EmptyField("subject")
+        if len(title) > 500:
+            raise InvalidField("subject", "is longer than 500 characters")
+        sender = one_line(from_agency or "")
+        doc_number = one_line(number or "") or None
+        if doc_number is not None and len(doc_number) > 96:
+            raise InvalidField("number", "is longer than 96 characters")
+        if document_date is not None and not isinstance(document_date, date):
+            raise TypeError("document_date must be a date")
+        try:
+            level = Urgency.parse(urgency)
+        except ValueError:
+            raise InvalidField("urgency", f"{urgency!r} is not an urgency") from None
+        try:
+            secret = Secrecy.parse(secrecy)
+        except ValueError:
+            raise InvalidField("secrecy", f"{secrecy!r} is not a secrecy class") from None
+        data = bytes(pdf_bytes)
+        now = self.now()
+
+        def act(session: Session) -> int:
+            actor, account = self._actor(session, as_user)
+            require(actor, Act.IMPORT)
+            digest = self.db.blobs.put(session, data)
+            row = doc_store.insert_document(
+                session,
+                DocumentRow(
+                    agency_id=account.agency_id,
+                    unit_id=None,
+                    kind=wanted.value,
+                    form="",
+                    origin="imported",
+                    state=INITIAL_STATE["imported"].value,
+                    subject=title,
+                    fields_json="{}",
+                    urgency=level.value,
+                    secrecy=secret.value,
+                    drafter_id=account.id,
+                    number=doc_number,
+                    document_date=document_date,
+                    from_name=sender,
+                    to_name=dir_store.agency_row(session, actor.agency).name,
+                    pdf_sha256=digest,
+                    holder_id=account.id,
+                    holder_unit_id=account.unit_id,
+                    created_at=now,
+                    updated_at=now,
+                ),
+            )
+            assert row.id is not None
+            self._record(
+                session,
+                "document.import",
+                actor=actor.username,
+                agency=actor.agency,
+                document_id=row.id,
+                payload={
+                    "sha256": digest,
+                    "size": len(data),
+                    "pages": info.pages,
+                    "encrypted": info.encrypted,
+                    "kind": wanted.value,
+                    "urgency": level.value,
+                    "secrecy": secret.value,
+                },
+            )
+            return row.id
+
+        return self._run(act)
+
+    def show_document(self, doc_id: int, *, as_user: str) -> DocumentView:
+        """The document as ``as_user`` may see it (``edoc doc show``); needs :attr:`Act.READ`."""
+
+        def read(session: Session) -> DocumentView:
+            actor, _ = self._actor(session, as_user)
+            row = self._document_row(session, doc_id)
+            require(actor, Act.READ, self._document_facts(session, row))
+            return doc_store.to_view(session, row)
+
+        return self._read(read)
+
+    def _document_row(self, session: Session, doc_id: int, *, for_update: bool = False) -> DocumentRow:
+        """The stored row of ``doc_id`` (:class:`~edoc.errors.DocumentNotFound` otherwise).
+
+        ``for_update`` locks it until the act's transaction ends (use it before a state change).
+        """
+        return doc_store.document_row(session, doc_id, for_update=for_update)
+
+    def _document_facts(self, session: Session, row: DocumentRow) -> DocumentFacts:
+        """What the permission policy needs about ``row``: its agency and path, unit, secrecy,
+        and the parties on it (drafter, signer, heads who initial, holder)."""
+        agency = doc_store.agency_of(session, row)
+        ids = doc_store.usernames(session, (row.drafter_id, row.signer_id, row.holder_id))
+        parties = set(ids.values()) | set(doc_store.initials_of(row))
+        unit = doc_store.unit_code(session, row.holder_unit_id or row.unit_id)
+        return DocumentFacts(
+            agency=agency.code,
+            agency_path=dir_store.agency_path(session, agency),
+            unit=unit,
+            secrecy=row.secrecy,
+            parties=frozenset(parties),
+            units=frozenset({unit}) if unit else frozenset(),
+        )
+
+    def _change_state(self, session: Session, row: DocumentRow, event: DocumentEvent | str) -> DocumentState:
+        """Move ``row`` by ``event`` through the lifecycle table (in the caller's transaction).
+
+        Raises :class:`~edoc.errors.InvalidState` (exit 5) when the table refuses; sets
+        ``updated_at``. The caller records the act's audit event.
+        """
+        try:
+            after = next_state(row.state, event, outgoing=row.origin == "drafted")
+        except TransitionRefused as exc:
+            raise InvalidState(f"document {row.id}", exc.state.value, exc.event.value) from None
+        row.state = after.value
+        row.updated_at = self.now()
+        session.add(row)
+        session.flush()
+        return after
 
     # -- pki (issue 4) --------------------------------------------------------------------------
 
