@@ -231,6 +231,161 @@ class AuditHeadRow(SQLModel, table=True):
 """Tables of routing go here."""
 
 
+class AgencyGroupRow(SQLModel, table=True):
+    """A named group of agencies that circulars go to (``--to-group NAME``)."""
+
+    __tablename__ = "agency_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    title: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class AgencyGroupMemberRow(SQLModel, table=True):
+    __tablename__ = "agency_group_member"
+
+    group_id: int = Field(foreign_key="agency_group.id", primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", primary_key=True)
+
+
+class DispatchRow(SQLModel, table=True):
+    """One send act: the document, who sent it, and to whom (direct, a group, a whole branch)."""
+
+    __tablename__ = "dispatch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    sender_id: int = Field(foreign_key="agency.id")
+    actor_id: int = Field(foreign_key="account.id")
+    mode: str = Field(max_length=16)
+    """``direct``, ``group`` or ``under``."""
+    target: str = Field(default="", max_length=64)
+    """The group's name or the parent agency's code."""
+    recipients: int
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One consignment: one document to one recipient agency. Never two for the same pair."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("document_id", "recipient_id", name="uq_delivery_document_recipient"),
+        Index("ix_delivery_recipient_state", "recipient_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    consignment: str = Field(max_length=64, unique=True)
+    dispatch_id: int = Field(foreign_key="dispatch.id", index=True)
+    document_id: int = Field(foreign_key="document.id")
+    """The sender's row."""
+    recipient_id: int = Field(foreign_key="agency.id")
+    copy_id: int | None = Field(default=None, foreign_key="document.id", unique=True)
+    """The recipient's own row, once delivered."""
+    state: str = Field(max_length=16)
+    receive_number: str | None = Field(default=None, max_length=96)
+    reason: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class EvidenceRow(SQLModel, table=True):
+    """A signed evidence record of a consignment (``body`` is exactly what the seal signed)."""
+
+    __tablename__ = "delivery_evidence"
+    __table_args__ = (UniqueConstraint("delivery_id", "seq", name="uq_evidence_delivery_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    seq: int
+    kind: str = Field(max_length=24)
+    at: datetime = Field(sa_column=_utc())
+    agency_id: int = Field(foreign_key="agency.id")
+    """The acting agency, whose seal signed."""
+    actor: str = Field(max_length=64)
+    body: str = Field(sa_type=Text)
+    digest: str = Field(max_length=64)
+    signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    """Detached CMS SignedData over ``body`` (UTF-8)."""
+    signer_serial: str = Field(max_length=48)
+
+
+class RouteRow(SQLModel, table=True):
+    """Where a document's route inside its agency stands (holder, unit and due date are the
+    document's own ``holder_id``, ``holder_unit_id`` and ``due``)."""
+
+    __tablename__ = "route"
+
+    document_id: int = Field(foreign_key="document.id", primary_key=True)
+    state: str = Field(max_length=16, index=True)
+    trail: str = Field(default="[]", sa_type=Text)
+    """Earlier positions as canonical JSON ``[[username|null, unit|null], ...]``."""
+    delivered: bool = False
+    retention: str | None = Field(default=None, max_length=32)
+    steps: int = 0
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class RouteStepRow(SQLModel, table=True):
+    """One action on a route, in order; endorsements and orders carry the actor's signature."""
+
+    __tablename__ = "route_step"
+    __table_args__ = (UniqueConstraint("document_id", "seq", name="uq_route_step_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    seq: int
+    action: str = Field(max_length=16)
+    actor_id: int = Field(foreign_key="account.id")
+    to_account_id: int | None = Field(default=None, foreign_key="account.id")
+    to_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    note: str = Field(default="", sa_type=Text)
+    due: date | None = None
+    state_after: str = Field(max_length=16)
+    at: datetime = Field(sa_column=_utc())
+    body: str | None = Field(default=None, sa_type=Text)
+    """What the actor signed (canonical JSON), for endorsements and orders."""
+    signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    signer_serial: str | None = Field(default=None, max_length=48)
+
+
+class RoutePartyRow(SQLModel, table=True):
+    """A person the document reached (registered it, held it, was proposed or assigned it)."""
+
+    __tablename__ = "route_party"
+
+    document_id: int = Field(foreign_key="document.id", primary_key=True)
+    account_id: int = Field(foreign_key="account.id", primary_key=True, index=True)
+    since: datetime = Field(sa_column=_utc())
+
+
+class RouteUnitRow(SQLModel, table=True):
+    """A unit a document was assigned to."""
+
+    __tablename__ = "route_unit"
+
+    document_id: int = Field(foreign_key="document.id", primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True, index=True)
+    since: datetime = Field(sa_column=_utc())
+
+
+class SealedContentRow(SQLModel, table=True):
+    """A blob that is a CMS envelope (secret content at rest) and what it seals.
+
+    The envelope's own hash names the blob; ``plain_sha256`` is the hash of the content inside,
+    which signatures, evidence and registers refer to.
+    """
+
+    __tablename__ = "sealed_content"
+
+    envelope_sha256: str = Field(foreign_key="blob.sha256", primary_key=True, max_length=64)
+    plain_sha256: str = Field(max_length=64, index=True)
+    plain_size: int
+    document_id: int | None = Field(default=None, foreign_key="document.id", index=True)
+    created_at: datetime = Field(sa_column=_utc())
+
+
 # --- audit (issue 9): checkpoints and witnesses -------------------------------------------------
 """Tables of the audit log's checkpoints go here."""
 
