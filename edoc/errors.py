@@ -314,6 +314,91 @@ class NotAPdf(InvalidInput):
 # --- signing (issue 5) ---------------------------------------------------------------------
 
 
+class InvalidPdf(InvalidInput):
+    """The bytes given are not a PDF edoc can sign (unreadable, encrypted, hybrid xrefs ...)."""
+
+    en = "the PDF cannot be signed: {detail}"
+    th = "ไม่สามารถลงนามในไฟล์ PDF นี้ได้: {detail}"
+
+
+class SignatureFieldMissing(NotFound):
+    """The PDF has no signature field of that name."""
+
+    en = "the PDF has no signature field {field!r}"
+    th = "ไฟล์ PDF ไม่มีช่องลงนาม {field!r}"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field=field)
+
+
+class FieldAlreadySigned(Conflict):
+    """The signature field already holds a signature."""
+
+    en = "the signature field {field!r} is already signed"
+    th = "ช่องลงนาม {field!r} มีลายมือชื่อแล้ว"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field=field)
+
+
+class FieldLocked(Conflict):
+    """Filling the field would break an earlier signature whose field lock covers it."""
+
+    en = "the signature field {field!r} is locked by the signature in {by!r}: signing it now would break that signature"
+    th = "ช่องลงนาม {field!r} ถูกล็อกโดยลายมือชื่อในช่อง {by!r}: หากลงนามตอนนี้ลายมือชื่อนั้นจะเสีย"
+
+    def __init__(self, field: str, by: str) -> None:
+        super().__init__(field=field, by=by)
+
+
+class StampZoneFull(Conflict):
+    """No free place is left for another received stamp in the stamp zone of page 1."""
+
+    en = "no room for another received stamp: the stamp zone already holds {count} stamp(s)"
+    th = "ไม่มีที่ว่างสำหรับตรารับหนังสือเพิ่ม: พื้นที่ประทับตรามีตราแล้ว {count} ดวง"
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count=count)
+
+
+class CertificateNotUsable(PermissionDenied):
+    """The signer's certificate cannot make this signature (expired, not yet valid, revoked, wrong use)."""
+
+    en = "the certificate of {subject} cannot sign: {reason}"
+    th = "ใบรับรองของ {subject} ใช้ลงนามไม่ได้: {reason}"
+
+    def __init__(self, subject: str, reason: str) -> None:
+        super().__init__(subject=subject, reason=reason)
+
+
+class SigningServiceUnavailable(EnvironmentFailure):
+    """The time-stamping, OCSP or CRL service a signature level needs did not answer."""
+
+    en = "the {service} needed for this signature level did not answer: {detail}"
+    th = "บริการ {service} ที่ระดับลายมือชื่อนี้ต้องใช้ไม่ตอบสนอง: {detail}"
+
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(detail, service=service)
+
+
+class SigningFailed(EdocError):
+    """pyHanko refused or failed to make the signature for a reason edoc did not anticipate."""
+
+    exit_code = 6
+    en = "signing failed: {detail}"
+    th = "การลงนามล้มเหลว: {detail}"
+
+
+class DocumentChanged(Conflict):
+    """The stored PDF differs from what the last signature left: it must not be signed."""
+
+    en = "document {doc_id} changed since its last signature (stored PDF {found}, expected {expected}); not signed"
+    th = "หนังสือ {doc_id} ถูกเปลี่ยนแปลงหลังการลงนามครั้งล่าสุด (ไฟล์ที่เก็บ {found} แต่ควรเป็น {expected}) จึงลงนามไม่ได้"
+
+    def __init__(self, doc_id: object, found: str, expected: str) -> None:
+        super().__init__(doc_id=doc_id, found=found, expected=expected)
+
+
 # --- verification (issue 6) ----------------------------------------------------------------
 
 

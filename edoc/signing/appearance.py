@@ -1,0 +1,250 @@
+"""Visible signature appearances in Sarabun, with Thai shaped by HarfBuzz through pyHanko.
+
+pyHanko's OpenType support (:class:`~pyhanko.pdf_utils.font.opentype.GlyphAccumulator`) shapes
+each line with HarfBuzz (GSUB substitutions and GPOS mark positioning: the stacked vowels and
+tone marks of Thai) and embeds a subset of the font. Used as is, it re-reads the font and runs
+fontTools' subsetter (which decompiles the layout tables) for every signature: about 50 ms. This
+module keeps what does not change for the life of the process:
+
+- the font bytes and one HarfBuzz font made from the *full* font, used for shaping;
+- a copy of the font without its layout tables (GSUB, GPOS, GDEF: shaping is done by then),
+  from which subsets are cut in about 15 ms;
+- the compressed subsets already made, keyed by the set of glyphs (a batch signed by one
+  executive on one day uses the same glyphs on every letter).
+
+The glyph ids are the same in both copies (removing layout tables does not reorder glyphs), so
+what HarfBuzz shapes with the full font is drawn with the subset.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import uharfbuzz as hb
+from fontTools import ttLib  # type: ignore[import-untyped]
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.font.api import FontEngineFactory
+from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, _read_ps_name
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
+from pyhanko.stamp import TextStampStyle
+
+from edoc.signing import thai
+from edoc.signing.model import Appearance, InitialMark, ReceivedStamp, SignatureBlock
+
+
+def sarabun_path(weight: str = "Regular") -> Path:
+    """Path of a Sarabun TTF shipped by fontpkg-sarabun."""
+    import fontpkg_sarabun
+
+    path = Path(fontpkg_sarabun.ROOT) / "files" / f"Sarabun-{weight}.ttf"
+    if not path.exists():  # pragma: no cover - a broken installation
+        raise FileNotFoundError(f"fontpkg-sarabun has no {path.name}")
+    return path
+
+
+class _FontData:
+    """What a font costs to load, loaded once per process."""
+
+    SUBSET_CACHE = 256
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.raw = path.read_bytes()
+        self.hb_font = hb.Font(hb.Face(self.raw))
+        tt = ttLib.TTFont(BytesIO(self.raw))
+        for tag in ("GSUB", "GPOS", "GDEF", "DSIG"):
+            if tag in tt:
+                del tt[tag]
+        out = BytesIO()
+        tt.save(out)
+        self.stripped = out.getvalue()
+        self._subsets: OrderedDict[frozenset[int], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def subset(self, glyphs: frozenset[int]) -> bytes | None:
+        with self._lock:
+            program = self._subsets.get(glyphs)
+            if program is not None:
+                self._subsets.move_to_end(glyphs)
+            return program
+
+    def remember(self, glyphs: frozenset[int], program: bytes) -> None:
+        with self._lock:
+            self._subsets[glyphs] = program
+            while len(self._subsets) > self.SUBSET_CACHE:
+                self._subsets.popitem(last=False)
+
+
+_FONTS: dict[Path, _FontData] = {}
+_FONTS_LOCK = threading.Lock()
+
+
+def _font_data(path: Path) -> _FontData:
+    with _FONTS_LOCK:
+        data = _FONTS.get(path)
+        if data is None:
+            data = _FONTS[path] = _FontData(path)
+        return data
+
+
+class _ProgramCIDFont(CIDFontType2):
+    """A CIDFontType2 whose font program is given as already compressed bytes."""
+
+    program: bytes = b""
+
+    def set_font_file(self, writer: BasePdfFileWriter) -> generic.IndirectObject:
+        stream = generic.StreamObject({pdf_name("/Filter"): pdf_name("/FlateDecode")}, encoded_data=self.program)
+        ref = writer.add_object(stream)
+        self._font_descriptor[pdf_name("/FontFile2")] = ref
+        return ref
+
+
+class _SharedGlyphAccumulator(GlyphAccumulator):
+    """A GlyphAccumulator that shapes with a shared HarfBuzz font and reuses subsets."""
+
+    def __init__(self, writer: BasePdfFileWriter, data: _FontData, font_size: int, obj_stream: Any = None) -> None:
+        super().__init__(
+            writer=writer,
+            font_handle=BytesIO(data.stripped),
+            font_size=font_size,
+            bcp47_lang_code="th",
+            obj_stream=obj_stream,
+        )
+        self._data = data
+        self.hb_font = data.hb_font  # shape with the full font: GSUB and GPOS
+        self.cidfont_obj = _ProgramCIDFont(self.tt, _read_ps_name(self.tt), self.subset_prefix)
+
+    def _extract_subset(self, options: Any = None) -> None:
+        glyphs = frozenset(self._glyphs)
+        program = self._data.subset(glyphs)
+        if program is None:
+            super()._extract_subset(options)
+            out = BytesIO()
+            self.tt.save(out)
+            program = zlib.compress(out.getvalue(), 6)
+            self._data.remember(glyphs, program)
+        assert isinstance(self.cidfont_obj, _ProgramCIDFont)
+        self.cidfont_obj.program = program
+
+
+@dataclass(frozen=True)
+class SharedFontFactory(FontEngineFactory):
+    """pyHanko font engine factory over the process-wide font cache."""
+
+    font_file: Path
+    """The TTF to shape with and embed."""
+    font_size: int = 10
+    """Nominal size; the text box sets the real one."""
+
+    def create_font_engine(self, writer: BasePdfFileWriter, obj_stream: Any = None) -> GlyphAccumulator:
+        if obj_stream is None and writer.stream_xrefs:
+            obj_stream = writer.prepare_object_stream()
+        return _SharedGlyphAccumulator(writer, _font_data(self.font_file), self.font_size, obj_stream)
+
+
+def warm_up() -> None:
+    """Load the fonts now (a batch worker calls this once before its first job)."""
+    _font_data(sarabun_path())
+
+
+# -- the three appearances -------------------------------------------------------------------------
+
+INK = (0.05, 0.15, 0.55)
+"""Dark blue, the colour of a pen (initials, signature) and of a received-stamp pad."""
+
+
+def _style(*, font_size: int, leading: int, border: int, margin: float) -> TextStampStyle:
+    factory = SharedFontFactory(sarabun_path(), font_size=font_size)
+    return TextStampStyle(
+        stamp_text="%(text)s",
+        border_width=border,
+        border_color=INK if border else None,
+        background=None,
+        text_box_style=TextBoxStyle(
+            font=factory,
+            font_size=font_size,
+            leading=leading,
+            text_color=INK,
+            box_layout_rule=layout.SimpleBoxLayoutRule(
+                x_align=layout.AxisAlignment.ALIGN_MIN,
+                y_align=layout.AxisAlignment.ALIGN_MID,
+                margins=layout.Margins.uniform(0),
+            ),
+        ),
+        inner_content_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins.uniform(margin),
+            inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT,
+        ),
+    )
+
+
+_STYLES: dict[str, TextStampStyle] = {}
+
+
+def _cached_style(kind: str) -> TextStampStyle:
+    style = _STYLES.get(kind)
+    if style is None:
+        if kind == "initial":
+            style = _style(font_size=10, leading=13, border=0, margin=1)
+        elif kind == "signature":
+            style = _style(font_size=11, leading=15, border=0, margin=2)
+        else:
+            style = _style(font_size=10, leading=13, border=1, margin=4)
+        _STYLES[kind] = style
+    return style
+
+
+def appearance_text(appearance: Appearance, *, tz: str = "Asia/Bangkok") -> str:
+    """The lines an appearance prints, joined with newlines."""
+    if isinstance(appearance, InitialMark):
+        return "\n".join(
+            [_clean(appearance.mark), thai.date_short(appearance.when, digits=appearance.thai_digits, tz=tz)]
+        )
+    if isinstance(appearance, SignatureBlock):
+        when = appearance.when
+        digits = appearance.thai_digits
+        lines = [
+            _clean(appearance.heading),
+            _clean(appearance.name),
+            _clean(appearance.position),
+            f"{thai.date_long(when, digits=digits, tz=tz)} {thai.time_of_day(when, digits=digits, tz=tz)}",
+        ]
+        return "\n".join(line for line in lines if line)
+    if isinstance(appearance, ReceivedStamp):
+        digits = appearance.thai_digits
+        number = thai.thai_digits(appearance.number) if digits else appearance.number
+        return "\n".join(
+            [
+                _clean(appearance.agency),
+                f"เลขรับ {_clean(number)}",
+                f"วันที่ {thai.date_medium(appearance.when, digits=digits, tz=tz)}",
+                f"เวลา {thai.time_of_day(appearance.when, digits=digits, tz=tz)}",
+            ]
+        )
+    raise TypeError(f"not an appearance: {type(appearance).__name__}")
+
+
+def stamp_style(appearance: Appearance) -> TextStampStyle:
+    """The pyHanko stamp style that draws ``appearance``."""
+    if isinstance(appearance, InitialMark):
+        return _cached_style("initial")
+    if isinstance(appearance, SignatureBlock):
+        return _cached_style("signature")
+    if isinstance(appearance, ReceivedStamp):
+        return _cached_style("stamp")
+    raise TypeError(f"not an appearance: {type(appearance).__name__}")
+
+
+def _clean(text: str) -> str:
+    """One line: no control characters, no line breaks, collapsed spaces."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
