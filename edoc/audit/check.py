@@ -1,0 +1,119 @@
+"""Checking the audit log's Merkle proofs and roots, independently of the code that builds them.
+
+This module imports nothing but :mod:`hashlib` (no edoc module, not even the builder in
+:mod:`edoc.audit.merkle`), so an auditor can read it in one sitting, copy it, and trust it
+without trusting the rest of edoc. It follows RFC 9162 (Certificate Transparency v2):
+
+- :func:`verify_inclusion`: section 2.1.3.2, "Verifying an Inclusion Proof";
+- :func:`verify_consistency`: section 2.1.4.2, "Verifying Consistency between Two Tree Heads";
+- :class:`TreeChecker`: recomputes the tree from the leaves, in one pass, keeping the root of
+  every size asked for and the perfect nodes as they complete.
+"""
+
+import hashlib
+
+__all__ = ["TreeChecker", "hash_children", "hash_leaf", "verify_consistency", "verify_inclusion"]
+
+
+def hash_leaf(leaf: bytes) -> bytes:
+    """RFC 9162: SHA-256(0x00 || leaf)."""
+    return hashlib.sha256(b"\x00" + leaf).digest()
+
+
+def hash_children(left: bytes, right: bytes) -> bytes:
+    """RFC 9162: SHA-256(0x01 || left || right)."""
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def verify_inclusion(leaf_digest: bytes, index: int, size: int, path: list[bytes], root: bytes) -> bool:
+    """True when ``path`` proves that the leaf with hash ``leaf_digest`` is leaf ``index`` of
+    the tree of ``size`` leaves whose root is ``root`` (RFC 9162, 2.1.3.2)."""
+    if not (isinstance(index, int) and isinstance(size, int)) or index < 0 or index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf_digest
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = hash_children(p, r)
+            if not fn & 1:
+                while not (fn & 1 or fn == 0):
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = hash_children(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: list[bytes]) -> bool:
+    """True when ``proof`` shows that the tree of ``old_size`` leaves with root ``old_root`` is
+    a prefix of the tree of ``new_size`` leaves with root ``new_root`` (RFC 9162, 2.1.4.2)."""
+    if not (isinstance(old_size, int) and isinstance(new_size, int)) or old_size < 0 or new_size < old_size:
+        return False
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    if old_size == 0:
+        return not proof  # the empty tree is a prefix of every tree
+    if not proof:
+        return False
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # an exact power of two
+        path.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = hash_children(c, fr)
+            sr = hash_children(c, sr)
+            if not fn & 1:
+                while not (fn & 1 or fn == 0):
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = hash_children(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0
+
+
+class TreeChecker:
+    """The tree recomputed from its leaves, one leaf at a time.
+
+    ``stack`` holds ``(level, hash)`` of the perfect subtrees on the right edge. After each
+    :meth:`add`, :attr:`completed` lists the perfect nodes of level >= 1 that the leaf
+    completed, as ``(level, hash)``, lowest first.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.stack: list[tuple[int, bytes]] = []
+        self.completed: list[tuple[int, bytes]] = []
+
+    def add(self, leaf_digest: bytes) -> None:
+        """Add the next leaf, given its leaf hash."""
+        stack = self.stack
+        completed: list[tuple[int, bytes]] = []
+        level, h = 0, leaf_digest
+        while stack and stack[-1][0] == level:
+            h = hashlib.sha256(b"\x01" + stack.pop()[1] + h).digest()
+            level += 1
+            completed.append((level, h))
+        stack.append((level, h))
+        self.completed = completed
+        self.size += 1
+
+    def root(self) -> bytes:
+        """MTH of the leaves added so far (SHA-256 of nothing for none)."""
+        if not self.stack:
+            return hashlib.sha256(b"").digest()
+        h = self.stack[-1][1]
+        for _level, left in reversed(self.stack[:-1]):
+            h = hash_children(left, h)
+        return h
