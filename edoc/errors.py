@@ -559,6 +559,66 @@ class EvidenceInvalid(CheckFailed):
 # --- audit (issue 9) -----------------------------------------------------------------------
 
 
+class AuditKeyMissing(NotFound):
+    """The office has no audit key yet, so nothing can sign checkpoints."""
+
+    en = "the office has no audit key: run 'edoc audit key create' first"
+    th = "สำนักงานยังไม่มีกุญแจตรวจสอบ: ให้เรียก 'edoc audit key create' ก่อน"
+
+
+class AuditKeyExists(Conflict):
+    """An audit key exists already (there is one per office)."""
+
+    en = "the office already has an audit key ({key_id})"
+    th = "สำนักงานมีกุญแจตรวจสอบอยู่แล้ว ({key_id})"
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(key_id=key_id)
+
+
+class EventNotFound(NotFound):
+    en = "no audit event {seq} (the log has {size} events, numbered from 0)"
+    th = "ไม่พบเหตุการณ์ตรวจสอบลำดับที่ {seq} (บันทึกมี {size} เหตุการณ์ เริ่มนับจาก 0)"
+
+    def __init__(self, seq: int, size: int) -> None:
+        super().__init__(seq=seq, size=size)
+
+
+class CheckpointNotFound(NotFound):
+    en = "no checkpoint of size {size}"
+    th = "ไม่พบจุดตรวจขนาด {size}"
+
+    def __init__(self, size: object) -> None:
+        super().__init__(size=size)
+
+
+class AuditLogDamaged(CheckFailed):
+    """What the log stores contradicts itself (found while serving a request, not verifying)."""
+
+    en = "the audit log is damaged: {detail}; run 'edoc audit verify' to see what was changed"
+    th = "บันทึกตรวจสอบเสียหาย: {detail} ให้เรียก 'edoc audit verify' เพื่อดูว่ามีการแก้ไขอะไร"
+
+
+class WitnessRefused(CheckFailed):
+    """A witness will not countersign a checkpoint that does not extend what it saw before."""
+
+    en = "{agency} will not countersign: {detail}"
+    th = "{agency} ไม่ลงนามรับรอง: {detail}"
+
+    def __init__(self, agency: str, detail: str) -> None:
+        super().__init__(detail, agency=agency)
+
+
+class BundleInvalid(InvalidInput):
+    """A path given as an audit bundle or a saved checkpoint cannot be read as one."""
+
+    en = "{path} is not a usable audit bundle or checkpoint: {detail}"
+    th = "{path} ไม่ใช่ชุดข้อมูลตรวจสอบหรือจุดตรวจที่ใช้ได้: {detail}"
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(detail, path=path)
+
+
 # -------------------------------------------------------------------------------------------
 
 

@@ -11,7 +11,9 @@ before the rows that point at them, inside the same act.
 from __future__ import annotations
 
 import getpass
+import logging
 import os
+import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +23,32 @@ from typing import Any, TypeVar
 
 import tomli_w
 
+from edoc.audit import check as audit_check
+from edoc.audit import merkle
+from edoc.audit import views as audit_views
+from edoc.audit.bundle import BundleSummary, write_bundle
+from edoc.audit.checkpoint import (
+    AuditKeyInfo,
+    AuditPrivateKey,
+    AuditPublicKey,
+    Checkpoint,
+    Cosignature,
+    KeyAlgorithm,
+    as_audit_key,
+    checkpoint_signature_ok,
+    new_audit_key,
+    sign_checkpoint,
+    witness_text,
+)
+from edoc.audit.checkpoint import key_id as audit_key_id
+from edoc.audit.checkpoint import load_public_key as audit_load_public_key
+from edoc.audit.checkpoint import origin_for as audit_origin_for
+from edoc.audit.checkpoint import public_key_pem as audit_public_pem
+from edoc.audit.events import Event as AuditEvent
+from edoc.audit.proofs import ConsistencyProof, InclusionProof
+from edoc.audit.signers import EventSigner, load_certificate, signer_from_identity, verify_with_certificate
+from edoc.audit.verify import AuditReport, Outside, Problem, check_log, progress_every
+from edoc.audit.views import HistoryEntry, Rows
 from edoc.directory import (
     Act,
     Actor,
@@ -52,13 +80,24 @@ from edoc.documents.fields import read_attachment
 from edoc.documents.lifecycle import INITIAL_STATE, TransitionRefused
 from edoc.documents.thai import one_line
 from edoc.errors import (
+    AlreadyExists,
+    AuditKeyExists,
+    AuditKeyMissing,
+    AuditLogDamaged,
+    CheckpointNotFound,
+    EdocError,
     EmptyField,
+    EnvironmentFailure,
+    EventNotFound,
     HomeNotInitialised,
     InvalidField,
     InvalidState,
+    PassphraseRequired,
     PermissionDenied,
+    WitnessRefused,
+    WrongPassphrase,
 )
-from edoc.pki.keys import KeyRing, NoPassphrases, Passphrases
+from edoc.pki.keys import KeyRing, NoPassphrases, Passphrases, StaticPassphrases, seal_private_key
 from edoc.settings import SETTINGS_FILE, Settings, default_home, load_settings
 from edoc.storage import audit as audit_store
 from edoc.storage import directory as dir_store
@@ -200,15 +239,18 @@ class Office:
         """Run one act in one transaction (retried on lock timeouts and deadlocks).
 
         The audit events the act records are appended at its end, in the same transaction:
-        no act without its events, no event without its act.
+        no act without its events, no event without its act. After the commit, a signed
+        checkpoint is made when one is due (see :meth:`_audit_after_append`).
         """
 
-        def act(session: Session) -> T:
+        def act(session: Session) -> tuple[T, audit_store.Appended | None]:
             result = fn(session)
-            audit_store.flush_pending(session)
-            return result
+            return result, audit_store.flush_pending(session)
 
-        return self.db.tx.run(act, write=write)
+        result, appended = self.db.tx.run(act, write=write)
+        if appended is not None:
+            self._audit_after_append(appended)
+        return result
 
     def _read(self, fn: Callable[[Session], T]) -> T:
         return self.db.tx.run(fn, write=False)
@@ -656,8 +698,391 @@ class Office:
 
     # -- audit (issue 9) ------------------------------------------------------------------------
 
-    def audit_events(self, start: int = 0, stop: int | None = None) -> list[Any]:
+    _audit_quiet_failed_at: float | None = None
+    """When an automatic checkpoint last found the audit key locked (monotonic seconds)."""
+
+    def audit_events(self, start: int = 0, stop: int | None = None) -> list[AuditEvent]:
+        """Events ``start`` to ``stop - 1`` of the audit log, as stored."""
         return self._read(lambda s: audit_store.events(s, start, stop))
+
+    def _event_signer(self, username: str) -> EventSigner:
+        """The ``sign`` argument of :meth:`_record` for an act with legal weight by ``username``:
+        signs the event with the user's own key (unlocked through the key ring) and keeps the
+        user's certificate with the log. Raises when the user has no usable certificate."""
+        identity_of = getattr(self, "signing_identity", None)
+        if identity_of is None:
+            raise EnvironmentFailure("certificates are not available in this edoc yet (issue 4): cannot sign the event")
+        return signer_from_identity(identity_of(username))
+
+    def create_audit_key(self, algorithm: str = "ed25519", *, passphrase: bytes | None = None) -> AuditKeyInfo:
+        """Make the office's audit key (``edoc audit key create``) and the first checkpoint.
+
+        The private key is sealed (PKCS#12, AES-256, PBKDF2) under the passphrase of owner
+        ``audit`` and kept in the database, so every host sharing the database signs with it;
+        the public key is recorded in the log (event ``audit.key.create``) and given to
+        auditors (``edoc audit key export``).
+        """
+        try:
+            alg = KeyAlgorithm(algorithm)
+        except ValueError:
+            raise InvalidField("algorithm", f"{algorithm!r} is not one of ed25519, p256") from None
+        secret = passphrase if passphrase is not None else self.keyring.passphrases.get("audit")
+        private = new_audit_key(alg)
+        kid = audit_key_id(private)
+        sealed = seal_private_key(private, secret, name="edoc audit key", rounds=self.settings.pki.kdf_rounds)
+        pem = audit_public_pem(private)
+
+        def act(session: Session) -> AuditKeyInfo:
+            current = audit_store.active_key(session)
+            if current is not None:
+                raise AuditKeyExists(current.key_id)
+            earlier = audit_store.audit_keys(session)
+            origin = earlier[0].origin if earlier else audit_origin_for(kid)
+            stored = audit_store.StoredKey(kid, alg.value, origin, pem, sealed, self.now(), None)
+            audit_store.add_key(session, stored)
+            self._record(
+                session,
+                "audit.key.create",
+                payload={"key_id": kid, "algorithm": alg.value, "origin": origin, "public_key": pem},
+            )
+            return AuditKeyInfo(kid, alg.value, origin, pem, stored.created_at)
+
+        info = self._run(act)
+        self._audit_checkpoint_with(private, info.key_id)
+        return info
+
+    def audit_key(self) -> AuditKeyInfo:
+        """The office's audit key (public half)."""
+        stored = self._read(audit_store.active_key)
+        if stored is None:
+            raise AuditKeyMissing()
+        return AuditKeyInfo(stored.key_id, stored.algorithm, stored.origin, stored.public_pem, stored.created_at)
+
+    def _audit_private_key(self) -> tuple[AuditPrivateKey, str]:
+        stored = self._read(audit_store.active_key)
+        if stored is None:
+            raise AuditKeyMissing()
+        key = as_audit_key(self.keyring.unlock("audit", stored.key_id, lambda: stored.sealed))
+        if key is None or audit_key_id(key) != stored.key_id:
+            raise AuditLogDamaged(f"the stored audit key does not match its id {stored.key_id[:16]}")
+        return key, stored.key_id
+
+    def audit_checkpoint(self) -> tuple[Checkpoint, bool]:
+        """Sign a checkpoint of the whole log now (``edoc audit checkpoint``).
+
+        Returns the checkpoint and whether it is new (when no event was added since the newest
+        checkpoint, that one is returned). Needs the audit key's passphrase.
+        """
+        key, kid = self._audit_private_key()
+        return self._audit_checkpoint_with(key, kid)
+
+    def _audit_checkpoint_with(self, key: AuditPrivateKey, kid: str) -> tuple[Checkpoint, bool]:
+        def act(session: Session) -> tuple[Checkpoint, bool]:
+            head = audit_store.read_head(session, lock=True)
+            latest = audit_store.latest_checkpoint(session)
+            if latest is not None and latest.size == head.size:
+                return latest, False
+            stored = audit_store.active_key(session)
+            if stored is None or stored.key_id != kid:
+                raise AuditKeyMissing()
+            cp = sign_checkpoint(key, stored.origin, head.size, head.frontier.root(), self.now())
+            audit_store.add_checkpoint(session, cp)
+            return cp, True
+
+        return self._run(act)
+
+    def _audit_after_append(self, appended: audit_store.Appended) -> None:
+        """Make a checkpoint when one is due and the audit key opens without asking anyone."""
+        settings = self.settings.audit
+        due = appended.size - appended.checkpoint_size >= settings.checkpoint_every or (
+            appended.checkpoint_at is None
+            or (self.now() - appended.checkpoint_at).total_seconds() >= settings.checkpoint_seconds
+        )
+        if not due:
+            return
+        failed = self._audit_quiet_failed_at
+        if failed is not None and time.monotonic() - failed < max(60, settings.checkpoint_seconds):
+            return
+        if not isinstance(self.keyring.passphrases, StaticPassphrases):
+            return  # a prompt would interrupt the act's caller: leave it to `edoc audit checkpoint`
+        try:
+            key, kid = self._audit_private_key()
+            self._audit_checkpoint_with(key, kid)
+        except (AuditKeyMissing, PassphraseRequired, WrongPassphrase):
+            self._audit_quiet_failed_at = time.monotonic()
+        except EdocError as exc:  # the act is committed; a checkpoint can be made later
+            logging.getLogger(__name__).warning("automatic audit checkpoint failed: %s", exc.message("en"))
+
+    def audit_proof(self, seq: int, *, size: int | None = None) -> InclusionProof:
+        """Prove that event ``seq`` is in the log (``edoc audit proof``).
+
+        Against the checkpoint of ``size`` if given, else the newest checkpoint that covers the
+        event, else the current tree (unsigned: ``checkpoint`` is None). The proof is checked
+        with the independent checker before it is returned.
+        """
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise TypeError("seq must be an int")
+
+        def read(session: Session) -> InclusionProof:
+            head = audit_store.read_head(session)
+            if not 0 <= seq < head.size:
+                raise EventNotFound(seq, head.size)
+            cp: Checkpoint | None
+            if size is not None:
+                if not seq < size <= head.size:
+                    raise InvalidField("size", f"must be above {seq} and at most the log's size {head.size}")
+                cp = audit_store.checkpoint(session, size)
+                target = size
+            else:
+                cp = audit_store.covering_checkpoint(session, seq)
+                target = cp.size if cp is not None else head.size
+            ranges = merkle.inclusion_ranges(seq, target)
+            needed = merkle.needed_nodes(ranges)
+            if cp is None:
+                needed |= merkle.needed_nodes([(0, target)])
+            nodes = audit_store.perfect_nodes(session, needed)
+            found = audit_store.event_leaf(session, seq)
+            if found is None:
+                raise AuditLogDamaged(f"event {seq} is missing")
+            try:
+                path = merkle.assemble(ranges, nodes.__getitem__)
+                root = cp.root if cp is not None else merkle.root_of(target, nodes.__getitem__)
+            except KeyError as exc:
+                raise AuditLogDamaged(f"tree node {exc.args[0]} is missing") from None
+            return InclusionProof(seq, target, found[0], tuple(path), root, cp)
+
+        proof = self._read(read)
+        why = proof.check()
+        if why is not None:
+            raise AuditLogDamaged(f"the proof of event {seq} does not hold ({why})")
+        return proof
+
+    def audit_consistency(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+        """Prove that the log of ``old_size`` events is a prefix of the log of ``new_size``
+        (default: the newest checkpoint, else the current log). Checked before it is returned."""
+
+        def read(session: Session) -> ConsistencyProof:
+            head = audit_store.read_head(session)
+            latest = audit_store.latest_checkpoint(session)
+            new = new_size if new_size is not None else (latest.size if latest else head.size)
+            if not 0 < old_size <= new <= head.size:
+                raise InvalidField(
+                    "size", f"sizes must satisfy 0 < old ({old_size}) <= new ({new}) <= log size ({head.size})"
+                )
+            old_cp = audit_store.checkpoint(session, old_size)
+            new_cp = audit_store.checkpoint(session, new)
+            ranges = merkle.consistency_ranges(old_size, new)
+            needed = merkle.needed_nodes([*ranges, (0, old_size), (0, new)])
+            nodes = audit_store.perfect_nodes(session, needed)
+            try:
+                path = merkle.assemble(ranges, nodes.__getitem__)
+                old_root = merkle.root_of(old_size, nodes.__getitem__)
+                new_root = merkle.root_of(new, nodes.__getitem__)
+            except KeyError as exc:
+                raise AuditLogDamaged(f"tree node {exc.args[0]} is missing") from None
+            return ConsistencyProof(old_size, new, old_root, new_root, tuple(path), old_cp, new_cp)
+
+        proof = self._read(read)
+        why = proof.check()
+        if why is not None:
+            raise AuditLogDamaged(f"the consistency proof from {old_size} to {proof.new_size} does not hold ({why})")
+        return proof
+
+    def audit_checkpoints(self) -> list[Checkpoint]:
+        """Every checkpoint, oldest first."""
+        return self._read(audit_store.checkpoints)
+
+    def witness_checkpoint(
+        self,
+        agency: str,
+        *,
+        size: int | None = None,
+        signer: EventSigner | None = None,
+        previous: Checkpoint | None = None,
+    ) -> Cosignature:
+        """Countersign a checkpoint as ``agency`` (``edoc audit witness``).
+
+        The witness checks the checkpoint's signature, then that the log it commits to extends
+        the last checkpoint this agency countersigned (or ``previous``, a copy it kept itself),
+        with a consistency proof checked by the independent checker; only then does it sign
+        with its seal (``signer``, default the agency's seal identity from the PKI). It refuses
+        (:class:`WitnessRefused`) a history that contradicts what it saw before.
+        """
+        code = validate_agency_code(agency)
+        self.get_agency(code)
+        seal = signer if signer is not None else self._event_signer(f"agency:{code}")
+
+        def read(session: Session) -> tuple[Checkpoint, list[AuditPublicKey], list[Cosignature]]:
+            cp = audit_store.checkpoint(session, size) if size is not None else audit_store.latest_checkpoint(session)
+            if cp is None:
+                raise CheckpointNotFound(size if size is not None else "(none yet)")
+            keys = [audit_load_public_key(k.public_pem) for k in audit_store.audit_keys(session)]
+            return cp, keys, audit_store.cosignatures(session, agency=code)
+
+        cp, keys, mine = self._read(read)
+        if not any(audit_key_id(k) == cp.key_id and checkpoint_signature_ok(cp, k) for k in keys):
+            raise WitnessRefused(code, f"checkpoint {cp.size} is not signed by the office's audit key")
+        earlier = previous
+        if earlier is None and mine:
+            last = mine[-1]
+            earlier_cp = self._read(lambda s: audit_store.checkpoint(s, last.size))
+            if earlier_cp is None or not verify_with_certificate(
+                load_certificate(last.certificate), witness_text(code, last.at, earlier_cp), last.signature
+            ):
+                raise WitnessRefused(
+                    code, f"the checkpoint of size {last.size} it countersigned before was changed or removed"
+                )
+            earlier = earlier_cp
+        if earlier is not None:
+            if earlier.size > cp.size:
+                raise WitnessRefused(code, f"it already countersigned a bigger log ({earlier.size} events)")
+            if earlier.size == cp.size:
+                if earlier.root != cp.root:
+                    raise WitnessRefused(code, f"checkpoint {cp.size} differs from the one it saw before")
+                if any(c.size == cp.size for c in mine):
+                    raise AlreadyExists("countersignature", f"{code}@{cp.size}")
+            elif earlier.size > 0:
+                proof = self.audit_consistency(earlier.size, cp.size)
+                if not audit_check.verify_consistency(earlier.size, cp.size, earlier.root, cp.root, list(proof.path)):
+                    raise WitnessRefused(
+                        code, f"the log of {cp.size} events does not extend the log of {earlier.size} it saw before"
+                    )
+        at = self.now()
+        cs = Cosignature(code, cp.size, at, seal.sign_bytes(witness_text(code, at, cp)), seal.certificate)
+        if not verify_with_certificate(load_certificate(seal.certificate), witness_text(code, at, cp), cs.signature):
+            raise WitnessRefused(code, "its seal's signature does not verify with its certificate")
+
+        def act(session: Session) -> Cosignature:
+            audit_store.add_cosignature(session, cs)
+            audit_store.store_certificates(session, seal.certificates())
+            self._record(
+                session,
+                "audit.witness",
+                agency=code,
+                payload={"size": cp.size, "root": cp.root.hex(), "certificate": seal.serial},
+            )
+            return cs
+
+        return self._run(act)
+
+    def verify_audit_log(
+        self,
+        *,
+        keys: Sequence[AuditPublicKey] = (),
+        trust: Sequence[Any] = (),
+        outside: Sequence[Outside] = (),
+        workers: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> AuditReport:
+        """Check the whole log in the database (``edoc audit verify``).
+
+        Recomputes the tree from the events, compares every stored leaf hash and node, checks
+        every checkpoint against the audit keys (``keys`` if given: the auditor's own copy;
+        else the office's), every witness, every actor signature (chains to ``trust`` roots if
+        given), the checkpoints brought from ``outside``, and that the directory tables agree
+        with the log. The report names the first bad event.
+        """
+
+        def read(session: Session) -> AuditReport:
+            conn = audit_store.verification_connection(session)
+            stored_keys = audit_store.audit_keys(session)
+            trusted = {audit_key_id(k): k for k in keys} or {
+                k.key_id: audit_load_public_key(k.public_pem) for k in stored_keys
+            }
+            views = self._audit_view_problems(session)
+            return check_log(
+                progress_every(50_000, progress, audit_store.records(conn)),
+                checkpoints=audit_store.checkpoints(session),
+                keys=trusted,
+                cosignatures=audit_store.cosignatures(session),
+                certificates=audit_store.certificates(session),
+                roots=trust,
+                nodes=audit_store.node_stream(conn),
+                head=audit_store.head_for_verification(session),
+                outside=outside,
+                extra=views,
+                require_checkpoint=bool(keys),
+                workers=workers,
+            )
+
+        return self._read(read)
+
+    def _audit_view_problems(self, session: Session) -> list[Problem]:
+        """Differences between the tables and what the log says they hold."""
+        problems: list[Problem] = []
+        tables: dict[str, Rows] = {
+            "agencies": {
+                a.code: {"name": a.name, "letter_code": a.letter_code, "parent": a.parent, "address": a.address}
+                for a in dir_store.list_agencies(session)
+            },
+            "units": {(u.agency, u.code): {"name": u.name} for u in dir_store.list_units(session)},
+            "users": {
+                u.username: {
+                    "agency": u.agency,
+                    "name": u.full_name,
+                    "position": u.position,
+                    "role": u.role.value,
+                    "unit": u.unit,
+                }
+                for u in dir_store.list_users(session)
+            },
+        }
+        for view in audit_views.DIRECTORY_VIEWS:
+            logged = view.replay(audit_store.events_of_acts(session, view.acts))
+            problems.extend(audit_views.compare(view, logged, tables[view.name]))
+        return problems
+
+    def export_audit_log(self, out: str | os.PathLike[str]) -> BundleSummary:
+        """Write the whole log as a bundle an auditor checks offline (``edoc audit export``).
+
+        When the audit key opens without a prompt, a fresh checkpoint is made first so the
+        bundle is covered to its last event. The export itself is recorded (``audit.export``).
+        """
+        if isinstance(self.keyring.passphrases, StaticPassphrases):
+            import contextlib
+
+            with contextlib.suppress(AuditKeyMissing, PassphraseRequired, WrongPassphrase):
+                self.audit_checkpoint()
+        target = Path(out)
+
+        def read(session: Session) -> BundleSummary:
+            conn = audit_store.verification_connection(session)
+            head = audit_store.read_head(session)
+            tokens = {}
+            cps = audit_store.checkpoints(session)
+            for cp in cps:
+                token = audit_store.timestamp_token(session, cp.size)
+                if token is not None:
+                    tokens[cp.size] = token
+            stored_keys = audit_store.audit_keys(session)
+            return write_bundle(
+                target,
+                leaves=audit_store.leaves(conn, stop=head.size),
+                checkpoints=cps,
+                cosignatures=audit_store.cosignatures(session),
+                tokens=tokens,
+                keys=[k.public_pem for k in stored_keys],
+                certificates=audit_store.certificates(session),
+                origin=stored_keys[0].origin if stored_keys else "",
+                office=self.settings.office.name,
+                exported_at=self.now(),
+            )
+
+        summary = self._read(read)
+        self._run(
+            lambda s: self._record(
+                s,
+                "audit.export",
+                payload={"events": summary.events, "root": summary.root, "checkpoint": summary.latest_checkpoint},
+            )
+        )
+        return summary
+
+    def document_history(self, document_id: int) -> list[HistoryEntry]:
+        """A document's history, from the audit log alone (``edoc doc history``)."""
+        if not isinstance(document_id, int) or isinstance(document_id, bool):
+            raise TypeError("document_id must be an int")
+        return self._read(lambda s: audit_views.history(audit_store.events_of_document(s, [document_id])))
 
     # -- end of acts ----------------------------------------------------------------------------
 

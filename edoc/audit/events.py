@@ -11,7 +11,11 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _quote
 from typing import Any
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+"""How times are written in leaves and checkpoints: UTC, microseconds, a ``Z``."""
 
 
 def _check(value: Any, path: str) -> None:
@@ -33,6 +37,60 @@ def canonical_json(value: Any) -> bytes:
     """The canonical UTF-8 JSON encoding of ``value`` (dicts, lists, str, int, bool, None)."""
     _check(value, "$")
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def format_time(at: datetime) -> str:
+    """``at`` as written in a leaf: UTC with microseconds, e.g. ``2026-11-22T03:04:05.000000Z``."""
+    if at.tzinfo is None:
+        raise ValueError("audit times must be aware datetimes")
+    return at.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def body_text(seq: int, at: str, actor: str, agency: str, act: str, document_id: int | None, payload_json: str) -> str:
+    """The canonical JSON of an event's body (what the actor signs), built without a dict.
+
+    ``at`` is :func:`format_time`'s text; ``payload_json`` must already be canonical JSON. The
+    result equals ``canonical_json(event body)``; the tests hold the two equal.
+    """
+    doc = "null" if document_id is None else str(int(document_id))
+    return (
+        f'{{"act":{_quote(act)},"actor":{_quote(actor)},"agency":{_quote(agency)},"at":"{at}",'
+        f'"document_id":{doc},"payload":{payload_json},"seq":{int(seq)}}}'
+    )
+
+
+def leaf_text(body: str, signature: bytes | None, signer_cert: str | None) -> str:
+    """The canonical JSON of a whole event (the Merkle leaf), from :func:`body_text`'s result.
+
+    ``signature`` and ``signer_cert`` sort after every key of the body, so the leaf is the body
+    with two more members at its end.
+    """
+    sig = "null" if signature is None else f'"{base64.b64encode(signature).decode()}"'
+    cert = "null" if signer_cert is None else _quote(signer_cert)
+    return f'{body[:-1]},"signature":{sig},"signer_cert":{cert}}}'
+
+
+LEGAL_WEIGHT_VERBS = frozenset({"sign", "register", "receive", "send", "endorse", "assign", "return", "destroy"})
+"""Acts with legal weight (the contract's list, and ``receive``, which registers): an event whose
+act name ends in one of these words (``doc.sign``, ``doc.route.endorse``, ``records.destroy``)
+must carry its actor's signature, and ``edoc audit verify`` fails one that does not."""
+
+
+def has_legal_weight(act: str) -> bool:
+    """Must an event of this act be signed by its actor?"""
+    return act.rpartition(".")[2] in LEGAL_WEIGHT_VERBS
+
+
+def body_of_leaf(leaf: bytes) -> bytes:
+    """What the actor signed, cut from a canonical leaf: the leaf without its last two members.
+
+    In canonical JSON the top-level ``signature`` and ``signer_cert`` come last and hold no
+    object, so the last ``,"signature":`` is theirs, whatever the payload holds.
+    """
+    cut = leaf.rfind(b',"signature":')
+    if cut < 0:
+        raise ValueError("not an audit leaf")
+    return leaf[:cut] + b"}"
 
 
 @dataclass(frozen=True)
@@ -72,7 +130,7 @@ class Event:
     def _body(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
-            "at": self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "at": format_time(self.at),
             "actor": self.actor,
             "agency": self.agency,
             "act": self.act,

@@ -1,30 +1,90 @@
-"""Appending audit events inside the act's own transaction."""
+"""The audit log in the database: appending inside the act's own transaction, the Merkle tree's
+nodes, checkpoints, witnesses, the sealed audit key, and the streams verification reads.
+
+Appending (:func:`flush_pending`, called by ``Office._run`` at the end of every act) locks the
+single ``audit_head`` row, gives the act's events the next sequence numbers, hashes each into
+the tree's right edge (the *frontier*, kept in the head: O(log n) per event, whatever the
+log's size), and writes the events, the tree nodes they complete and the new head, all in the
+act's transaction: no act without its events, no event without its act.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from edoc.audit import Event, canonical_json
-from edoc.storage.tables import AuditEventRow, AuditHeadRow
+from edoc.audit.checkpoint import Checkpoint, Cosignature
+from edoc.audit.events import body_text, format_time, leaf_text
+from edoc.audit.merkle import Frontier, Node, node_position
+from edoc.audit.verify import Head, Record
+from edoc.storage.tables import (
+    AuditCertRow,
+    AuditCheckpointRow,
+    AuditEventRow,
+    AuditHeadRow,
+    AuditKeyRow,
+    AuditNodeRow,
+    AuditWitnessRow,
+)
+
+_EVENTS = AuditEventRow.__table__  # type: ignore[attr-defined]
+_HEAD = AuditHeadRow.__table__  # type: ignore[attr-defined]
+_NODES = AuditNodeRow.__table__  # type: ignore[attr-defined]
+_CERTS = AuditCertRow.__table__  # type: ignore[attr-defined]
+_CHECKPOINTS = AuditCheckpointRow.__table__  # type: ignore[attr-defined]
+
+_EVENT_COLUMNS = "seq, at, actor, agency, act, document_id, payload, signature, signer_cert, leaf_hash"
 
 
-def lock_head(session: Session) -> AuditHeadRow:
-    """The head row, locked until the transaction ends (appends are serialised here)."""
-    if session.get_bind().dialect.name == "postgresql":
-        row = session.exec(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).first()
-    else:
-        row = session.get(AuditHeadRow, 1)
+class AuditHeadMissing(RuntimeError):
+    """The head row is gone: only a direct change to the database can do that."""
+
+
+@dataclass(frozen=True)
+class HeadState:
+    """The audit head as read (and, inside an append, locked)."""
+
+    size: int
+    """Events in the log."""
+    frontier: Frontier
+    """The tree's right edge."""
+    checkpoint_size: int
+    """Size of the newest checkpoint (0: none)."""
+    checkpoint_at: datetime | None
+    """When the newest checkpoint was signed."""
+
+
+def read_head(session: Session, *, lock: bool = False) -> HeadState:
+    """The head row; with ``lock``, locked until the transaction ends (appends serialise here).
+
+    On SQLite the write transaction (BEGIN IMMEDIATE) already holds the database's lock.
+    """
+    conn = session.connection()
+    query = sa_select(_HEAD.c.size, _HEAD.c.frontier, _HEAD.c.checkpoint_size, _HEAD.c.checkpoint_at).where(
+        _HEAD.c.id == 1
+    )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
     if row is None:  # the first migration inserts it; its absence means tampering
-        raise RuntimeError("the audit head row is missing: the audit log was tampered with")
-    return row
+        raise AuditHeadMissing("the audit head row is missing: the audit log was tampered with")
+    size, frontier_json, cp_size, cp_at = row
+    hashes = [bytes.fromhex(h) for h in json.loads(frontier_json)]
+    try:
+        frontier = Frontier(size, hashes)
+    except ValueError as exc:
+        raise AuditHeadMissing(f"the audit head is damaged: {exc}") from None
+    return HeadState(size, frontier, cp_size, cp_at)
 
 
 @dataclass(frozen=True)
@@ -38,7 +98,25 @@ class PendingEvent:
     document_id: int | None
     payload: dict[str, Any]
     sign: Callable[[bytes], tuple[bytes, str]] | None = None
-    """Signs the event's body with the actor's key: ``(bytes) -> (signature, cert_serial)``."""
+    """Signs the event's body with the actor's key: ``(bytes) -> (signature, cert_serial)``.
+    When it also has ``certificate`` (and ``chain``) attributes holding DER bytes, as
+    :class:`edoc.audit.signers.EventSigner` does, those certificates are kept in the log."""
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What one append did."""
+
+    first: int
+    """Sequence number of the first event appended."""
+    count: int
+    """Events appended."""
+    size: int
+    """Events in the log after the append."""
+    checkpoint_size: int
+    """Size of the newest checkpoint."""
+    checkpoint_at: datetime | None
+    """When the newest checkpoint was signed."""
 
 
 _PENDING = "edoc_pending_events"
@@ -46,55 +124,102 @@ _PENDING = "edoc_pending_events"
 
 def record(session: Session, event: PendingEvent) -> None:
     """Queue ``event`` in ``session``; :func:`flush_pending` appends the queue at the act's end."""
-    canonical_json(event.payload)  # refuse a bad payload at once, where the act can see it
-    session.info.setdefault(_PENDING, []).append(event)
+    payload_json = canonical_json(event.payload).decode()  # refuse a bad payload now, where the act sees it
+    if event.at.tzinfo is None:
+        raise ValueError("audit times must be aware datetimes")
+    session.info.setdefault(_PENDING, []).append((event, payload_json))
 
 
-def flush_pending(session: Session) -> list[Event]:
+def flush_pending(session: Session) -> Appended | None:
     """Append every queued event of this transaction, in order, in one batch."""
-    pending: list[PendingEvent] = session.info.pop(_PENDING, [])
+    pending: list[tuple[PendingEvent, str]] = session.info.pop(_PENDING, [])
     if not pending:
-        return []
-    return append_events(session, pending)
+        return None
+    return _append(session, pending)
 
 
-def append_events(session: Session, pending: list[PendingEvent]) -> list[Event]:
+def discard_pending(session: Session) -> None:
+    """Forget queued events (the act failed and its transaction rolls back)."""
+    session.info.pop(_PENDING, None)
+
+
+def append_events(session: Session, pending: list[PendingEvent]) -> Appended:
     """Append events (seq = current size, size + 1, ...) in ``session``'s transaction."""
-    head = lock_head(session)
-    out: list[Event] = []
+    return _append(session, [(e, canonical_json(e.payload).decode()) for e in pending])
+
+
+def _append(session: Session, pending: list[tuple[PendingEvent, str]]) -> Appended:
+    head = read_head(session, lock=True)
+    conn = session.connection()
+    frontier = head.frontier
+    first = frontier.size
     rows: list[dict[str, Any]] = []
-    for offset, item in enumerate(pending):
-        event = Event(
-            seq=head.size + offset,
-            at=item.at,
-            actor=item.actor,
-            agency=item.agency,
-            act=item.act,
-            document_id=item.document_id,
-            payload=item.payload,
-        )
+    created: list[tuple[int, bytes]] = []
+    certs: dict[str, bytes] = {}
+    sha256 = hashlib.sha256
+    for item, payload_json in pending:
+        seq = frontier.size
+        body = body_text(seq, format_time(item.at), item.actor, item.agency, item.act, item.document_id, payload_json)
+        signature: bytes | None = None
+        serial: str | None = None
         if item.sign is not None:
-            signature, serial = item.sign(event.signed_bytes())
-            event = dataclasses.replace(event, signature=signature, signer_cert=serial)
-        out.append(event)
+            signature, serial = item.sign(body.encode())
+            _collect_certificates(item.sign, serial, certs)
+        digest = sha256(b"\x00" + leaf_text(body, signature, serial).encode()).digest()
+        frontier.append(digest, created)
         rows.append(
             {
-                "seq": event.seq,
-                "at": event.at,
-                "actor": event.actor,
-                "agency": event.agency,
-                "act": event.act,
-                "document_id": event.document_id,
-                "payload": canonical_json(event.payload).decode(),
-                "signature": event.signature,
-                "signer_cert": event.signer_cert,
+                "seq": seq,
+                "at": item.at,
+                "actor": item.actor,
+                "agency": item.agency,
+                "act": item.act,
+                "document_id": item.document_id,
+                "payload": payload_json,
+                "signature": signature,
+                "signer_cert": serial,
+                "leaf_hash": digest,
             }
         )
-    session.execute(insert(AuditEventRow), rows)
-    head.size += len(pending)
-    session.add(head)
-    session.flush()
-    return out
+    conn.execute(insert(_EVENTS), rows)
+    if created:
+        conn.execute(insert(_NODES), [{"position": p, "hash": h} for p, h in created])
+    if certs:
+        store_certificates(session, certs)
+    conn.execute(
+        update(_HEAD)
+        .where(_HEAD.c.id == 1)
+        .values(size=frontier.size, frontier=json.dumps([h.hex() for h in frontier.hashes]))
+    )
+    return Appended(first, frontier.size - first, frontier.size, head.checkpoint_size, head.checkpoint_at)
+
+
+def _collect_certificates(sign: object, serial: str, into: dict[str, bytes]) -> None:
+    cert = getattr(sign, "certificate", None)
+    if isinstance(cert, bytes):
+        into[serial] = cert
+        for der in getattr(sign, "chain", ()) or ():
+            if isinstance(der, bytes):
+                from edoc.audit.signers import load_certificate, serial_hex
+
+                into.setdefault(serial_hex(load_certificate(der)), der)
+
+
+def store_certificates(session: Session, certs: dict[str, bytes]) -> None:
+    """Keep certificates by serial (a serial already kept is left as it is)."""
+    conn = session.connection()
+    known = set(conn.execute(sa_select(_CERTS.c.serial).where(_CERTS.c.serial.in_(list(certs)))).scalars())
+    new = [{"serial": s, "der": d} for s, d in certs.items() if s not in known]
+    if new:
+        conn.execute(insert(_CERTS), new)
+
+
+def certificates(session: Session) -> dict[str, bytes]:
+    """Every certificate the log keeps, by serial."""
+    return {r.serial: r.der for r in session.exec(select(AuditCertRow))}
+
+
+# --- reading events --------------------------------------------------------------------------------
 
 
 def row_to_event(row: AuditEventRow) -> Event:
@@ -116,3 +241,242 @@ def events(session: Session, start: int = 0, stop: int | None = None) -> list[Ev
     if stop is not None:
         query = query.where(AuditEventRow.seq < stop)
     return [row_to_event(r) for r in session.exec(query)]
+
+
+def events_of_document(session: Session, document_ids: Iterable[int]) -> list[Event]:
+    """Every event about these documents, in log order."""
+    ids = list(document_ids)
+    query = select(AuditEventRow).where(col(AuditEventRow.document_id).in_(ids)).order_by(col(AuditEventRow.seq))
+    return [row_to_event(r) for r in session.exec(query)]
+
+
+def events_of_acts(session: Session, acts: Iterable[str]) -> list[Event]:
+    """Every event of these acts, in log order."""
+    query = select(AuditEventRow).where(col(AuditEventRow.act).in_(list(acts))).order_by(col(AuditEventRow.seq))
+    return [row_to_event(r) for r in session.exec(query)]
+
+
+def event_count(session: Session) -> int:
+    return int(session.connection().execute(sa_select(func.count()).select_from(_EVENTS)).scalar_one())
+
+
+def _at_text(value: object) -> str:
+    """The leaf's time text from a raw database value (SQLite text, PostgreSQL naive UTC)."""
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":  # SQLAlchemy's SQLite format, microseconds always
+            return f"{value[:10]}T{value[11:]}Z"
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return format_time(value if value.tzinfo else value.replace(tzinfo=UTC))
+    raise TypeError(f"unexpected time value {value!r}")
+
+
+def leaf_of_row(
+    seq: int,
+    at: object,
+    actor: str,
+    agency: str,
+    act: str,
+    document_id: int | None,
+    payload: str,
+    signature: bytes | None,
+    signer_cert: str | None,
+) -> tuple[bytes, str]:
+    """The leaf bytes and time text of a stored event, exactly as hashed when it was appended."""
+    at_text = _at_text(at)
+    body = body_text(seq, at_text, actor, agency, act, document_id, payload)
+    return leaf_text(body, None if signature is None else bytes(signature), signer_cert).encode(), at_text
+
+
+def verification_connection(session: Session) -> Connection:
+    """The session's connection, at REPEATABLE READ on PostgreSQL so every stream sees one snapshot
+    (SQLite's read transaction is one snapshot already). Call before anything else in the session."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    return session.connection()
+
+
+def records(conn: Connection, start: int = 0) -> Iterator[Record]:
+    """Every stored event from ``start`` as the verifier reads it, in sequence order, streamed."""
+    result = conn.exec_driver_sql(
+        f"SELECT {_EVENT_COLUMNS} FROM audit_event WHERE seq >= {int(start)} ORDER BY seq",
+        execution_options={"stream_results": True, "yield_per": 10000},
+    )
+    for seq, at, actor, agency, act, document_id, payload, signature, signer_cert, stored in result:
+        if signature is not None:
+            signature = bytes(signature)
+        leaf, at_text = leaf_of_row(seq, at, actor, agency, act, document_id, payload, signature, signer_cert)
+        yield seq, leaf, None if stored is None else bytes(stored), act, at_text, signature, signer_cert
+
+
+def leaves(conn: Connection, stop: int | None = None) -> Iterator[bytes]:
+    """Every leaf, in order (for the export)."""
+    for record_ in records(conn):
+        if stop is not None and record_[0] >= stop:
+            break
+        yield record_[1]
+
+
+def node_stream(conn: Connection) -> Iterator[tuple[int, bytes]]:
+    """Stored tree nodes of level >= 1, ``(position, hash)`` in position order, streamed."""
+    result = conn.exec_driver_sql(
+        "SELECT position, hash FROM audit_node ORDER BY position",
+        execution_options={"stream_results": True, "yield_per": 20000},
+    )
+    for position, h in result:
+        yield position, bytes(h)
+
+
+def head_for_verification(session: Session) -> Head:
+    head = read_head(session)
+    return Head(head.size, tuple(head.frontier.hashes))
+
+
+def event_leaf(session: Session, seq: int) -> tuple[bytes, bytes] | None:
+    """``(leaf, stored leaf hash)`` of one event, or None."""
+    row = session.get(AuditEventRow, seq)
+    if row is None:
+        return None
+    leaf, _ = leaf_of_row(
+        row.seq, row.at, row.actor, row.agency, row.act, row.document_id, row.payload, row.signature, row.signer_cert
+    )
+    return leaf, row.leaf_hash
+
+
+def perfect_nodes(session: Session, needed: Iterable[Node]) -> dict[Node, bytes]:
+    """The stored hashes of these perfect nodes (level 0: leaf hashes)."""
+    conn = session.connection()
+    leaves_needed = [i for level, i in needed if level == 0]
+    inner = {node_position(level, i): (level, i) for level, i in needed if level > 0}
+    out: dict[Node, bytes] = {}
+    if leaves_needed:
+        for seq, h in conn.execute(
+            sa_select(_EVENTS.c.seq, _EVENTS.c.leaf_hash).where(_EVENTS.c.seq.in_(leaves_needed))
+        ):
+            out[(0, seq)] = bytes(h)
+    if inner:
+        for position, h in conn.execute(
+            sa_select(_NODES.c.position, _NODES.c.hash).where(_NODES.c.position.in_(list(inner)))
+        ):
+            out[inner[position]] = bytes(h)
+    return out
+
+
+# --- keys, checkpoints, witnesses --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """An audit key as stored."""
+
+    key_id: str
+    algorithm: str
+    origin: str
+    public_pem: str
+    sealed: bytes
+    created_at: datetime
+    retired_at: datetime | None
+
+
+def _key(row: AuditKeyRow) -> StoredKey:
+    return StoredKey(row.key_id, row.algorithm, row.origin, row.public_pem, row.sealed, row.created_at, row.retired_at)
+
+
+def audit_keys(session: Session) -> list[StoredKey]:
+    """Every audit key the office has had, oldest first."""
+    return [_key(r) for r in session.exec(select(AuditKeyRow).order_by(col(AuditKeyRow.created_at)))]
+
+
+def active_key(session: Session) -> StoredKey | None:
+    """The key that signs new checkpoints."""
+    row = session.exec(
+        select(AuditKeyRow).where(col(AuditKeyRow.retired_at).is_(None)).order_by(col(AuditKeyRow.created_at).desc())
+    ).first()
+    return None if row is None else _key(row)
+
+
+def add_key(session: Session, key: StoredKey) -> None:
+    session.add(
+        AuditKeyRow(
+            key_id=key.key_id,
+            algorithm=key.algorithm,
+            origin=key.origin,
+            public_pem=key.public_pem,
+            sealed=key.sealed,
+            created_at=key.created_at,
+            retired_at=key.retired_at,
+        )
+    )
+    session.flush()
+
+
+def _checkpoint(row: AuditCheckpointRow) -> Checkpoint:
+    return Checkpoint(row.origin, row.size, bytes(row.root), row.at, row.key_id, bytes(row.signature))
+
+
+def checkpoints(session: Session) -> list[Checkpoint]:
+    """Every checkpoint, by size."""
+    return [_checkpoint(r) for r in session.exec(select(AuditCheckpointRow).order_by(col(AuditCheckpointRow.size)))]
+
+
+def checkpoint(session: Session, size: int) -> Checkpoint | None:
+    row = session.get(AuditCheckpointRow, size)
+    return None if row is None else _checkpoint(row)
+
+
+def latest_checkpoint(session: Session) -> Checkpoint | None:
+    row = session.exec(select(AuditCheckpointRow).order_by(col(AuditCheckpointRow.size).desc())).first()
+    return None if row is None else _checkpoint(row)
+
+
+def covering_checkpoint(session: Session, seq: int) -> Checkpoint | None:
+    """The newest checkpoint that covers event ``seq``."""
+    row = session.exec(
+        select(AuditCheckpointRow).where(AuditCheckpointRow.size > seq).order_by(col(AuditCheckpointRow.size).desc())
+    ).first()
+    return None if row is None else _checkpoint(row)
+
+
+def timestamp_token(session: Session, size: int) -> bytes | None:
+    row = session.get(AuditCheckpointRow, size)
+    return None if row is None or row.timestamp_token is None else bytes(row.timestamp_token)
+
+
+def add_checkpoint(session: Session, cp: Checkpoint, *, token: bytes | None = None) -> None:
+    """Store a checkpoint and remember it in the head (the head must be locked by the caller)."""
+    conn = session.connection()
+    conn.execute(
+        insert(_CHECKPOINTS).values(
+            size=cp.size,
+            origin=cp.origin,
+            root=cp.root,
+            at=cp.at,
+            key_id=cp.key_id,
+            signature=cp.signature,
+            timestamp_token=token,
+        )
+    )
+    conn.execute(
+        update(_HEAD)
+        .where(_HEAD.c.id == 1, _HEAD.c.checkpoint_size <= cp.size)
+        .values(checkpoint_size=cp.size, checkpoint_at=cp.at)
+    )
+
+
+def _cosignature(row: AuditWitnessRow) -> Cosignature:
+    return Cosignature(row.agency, row.size, row.at, bytes(row.signature), bytes(row.certificate))
+
+
+def cosignatures(session: Session, *, agency: str | None = None) -> list[Cosignature]:
+    """Witnesses' countersignatures, by checkpoint size."""
+    query = select(AuditWitnessRow).order_by(col(AuditWitnessRow.size), col(AuditWitnessRow.agency))
+    if agency is not None:
+        query = query.where(AuditWitnessRow.agency == agency)
+    return [_cosignature(r) for r in session.exec(query)]
+
+
+def add_cosignature(session: Session, cs: Cosignature) -> None:
+    session.add(
+        AuditWitnessRow(size=cs.size, agency=cs.agency, at=cs.at, signature=cs.signature, certificate=cs.certificate)
+    )
+    session.flush()

@@ -207,6 +207,9 @@ class AuditEventRow(SQLModel, table=True):
     payload: str = Field(sa_type=Text)
     signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     signer_cert: str | None = Field(default=None, max_length=64)
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    """SHA-256(0x00 || leaf): the event's Merkle leaf hash, kept to serve proofs and to name a
+    changed event."""
 
 
 class AuditHeadRow(SQLModel, table=True):
@@ -217,6 +220,11 @@ class AuditHeadRow(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     size: int = 0
     frontier: str = Field(default="[]", sa_type=Text)
+    """JSON list of the hex roots of the tree's perfect subtrees on its right edge, biggest first."""
+    checkpoint_size: int = 0
+    """Size of the newest checkpoint (0: none yet)."""
+    checkpoint_at: datetime | None = Field(default=None, sa_column=_utc_null())
+    """When the newest checkpoint was signed."""
 
 
 # --- pki (issue 4): certificates and their keys -------------------------------------------------
@@ -388,6 +396,79 @@ class SealedContentRow(SQLModel, table=True):
 
 # --- audit (issue 9): checkpoints and witnesses -------------------------------------------------
 """Tables of the audit log's checkpoints go here."""
+
+from sqlalchemy import BigInteger, Integer  # noqa: E402 - kept inside this issue's section
+
+_BIGINT = BigInteger().with_variant(Integer(), "sqlite")
+"""64-bit integers; INTEGER on SQLite so that a primary key is the rowid."""
+
+
+class AuditNodeRow(SQLModel, table=True):
+    """A perfect node of level >= 1 of the audit log's Merkle tree, by creation position.
+
+    ``position`` numbers nodes (leaves included) in the order appending creates them, so the
+    nodes are written and re-read in one ascending stream (see :mod:`edoc.audit.merkle`).
+    """
+
+    __tablename__ = "audit_node"
+
+    position: int = Field(sa_column=Column(_BIGINT, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class AuditKeyRow(SQLModel, table=True):
+    """The office's audit key: public half in clear, private half sealed (PKCS#12, AES-256)."""
+
+    __tablename__ = "audit_key"
+
+    key_id: str = Field(primary_key=True, max_length=64)
+    """SHA-256 of the public key's SubjectPublicKeyInfo, hex."""
+    algorithm: str = Field(max_length=16)
+    origin: str = Field(max_length=200)
+    """The log's name in checkpoints."""
+    public_pem: str = Field(sa_type=Text)
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    """The private key sealed with the passphrase of owner ``audit`` (edoc.pki.keys)."""
+    created_at: datetime = Field(sa_column=_utc())
+    retired_at: datetime | None = Field(default=None, sa_column=_utc_null())
+
+
+class AuditCheckpointRow(SQLModel, table=True):
+    """A signed checkpoint: tree size, root and time, signed by the audit key."""
+
+    __tablename__ = "audit_checkpoint"
+
+    size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    origin: str = Field(max_length=200)
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    at: datetime = Field(sa_column=_utc())
+    key_id: str = Field(foreign_key="audit_key.key_id", max_length=64)
+    signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    timestamp_token: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    """RFC 3161 time-stamp token over the signed checkpoint text, when a TSA was reachable."""
+
+
+class AuditWitnessRow(SQLModel, table=True):
+    """An agency's countersignature of a checkpoint."""
+
+    __tablename__ = "audit_witness"
+    __table_args__ = (UniqueConstraint("size", "agency", name="uq_audit_witness"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    size: int = Field(foreign_key="audit_checkpoint.size")
+    agency: str = Field(max_length=32)
+    at: datetime = Field(sa_column=_utc())
+    signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    certificate: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class AuditCertRow(SQLModel, table=True):
+    """Certificates that signed events or witnessed checkpoints (and their issuers), by serial."""
+
+    __tablename__ = "audit_cert"
+
+    serial: str = Field(primary_key=True, max_length=64)
+    der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 # --- records (issue 7): retention, holds, destruction ---------------------------------------------
