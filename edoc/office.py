@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import tomli_w
 
@@ -72,6 +72,7 @@ from edoc.documents import (
     DocumentView,
     Secrecy,
     Urgency,
+    from_canonical,
     next_state,
     parse_kind,
     validate,
@@ -107,6 +108,9 @@ from edoc.storage.database import Database
 from edoc.storage.documents import INITIAL_ROLES, SIGNER_ROLES
 from edoc.storage.session import Session
 from edoc.storage.tables import AccountRow, DocumentRow
+
+if TYPE_CHECKING:
+    from edoc.documents.render import RenderInput, RenderResult
 
 T = TypeVar("T")
 
@@ -646,6 +650,97 @@ class Office:
             return doc_store.to_view(session, row)
 
         return self._read(read)
+
+    def render_document(self, doc_id: int, *, as_user: str) -> bytes:
+        """A PDF preview of the document as it stands (``edoc doc render``); needs :attr:`Act.READ`.
+
+        A drafted document is rendered from its fields (number and date once issued; today's
+        date until then); an imported or delivered one gives its stored PDF unchanged. Once a
+        document has a signed PDF, ``doc export`` gives that; this stays a preview.
+        """
+        return self.render_document_result(doc_id, as_user=as_user).pdf
+
+    def render_document_result(self, doc_id: int, *, as_user: str) -> RenderResult:
+        """Like :meth:`render_document`, with the page count, the reserved signature boxes and
+        the received-stamp zone (see :mod:`edoc.documents.render`)."""
+        from edoc.documents.render import render, stored_result
+
+        def read(session: Session) -> RenderInput | bytes:
+            actor, _ = self._actor(session, as_user)
+            row = self._document_row(session, doc_id)
+            require(actor, Act.READ, self._document_facts(session, row))
+            if row.origin != "drafted":
+                return self._stored_pdf(session, row)
+            return self._render_input(session, row)
+
+        got = self._read(read)
+        if isinstance(got, bytes):
+            return stored_result(got)
+        return render(got)
+
+    def _render_row(self, session: Session, row: DocumentRow, *, on: date | None = None) -> RenderResult:
+        """Render a drafted document inside the caller's transaction (the first signature uses
+        this to make the final PDF, after the number is issued). ``on`` overrides the date."""
+        from edoc.documents.render import render
+
+        return render(self._render_input(session, row, on=on))
+
+    def _render_input(self, session: Session, row: DocumentRow, *, on: date | None = None) -> RenderInput:
+        """Everything the renderer needs about ``row``: fields, agency, signer, initials, files."""
+        from edoc.documents.pdf import Attachment
+        from edoc.documents.render import Letterhead, Person, RenderInput
+
+        if row.origin != "drafted":
+            raise InvalidState(f"document {row.id}", row.origin, "be rendered from fields")
+        content = from_canonical(row.kind, doc_store.fields_of(row))
+        agency = doc_store.agency_of(session, row)
+        people = doc_store.accounts_by_username(session, [content.signer, *content.initials])
+        signer = people[content.signer]
+        initials = tuple(Person(people[u].full_name, people[u].position) for u in content.initials if u in people)
+        assert row.id is not None
+        files = tuple(
+            Attachment(a.name, self.db.blobs.get(session, a.sha256), a.media_type)
+            for a in doc_store.attachments_of(session, row.id)
+        )
+        return RenderInput(
+            content=content,
+            agency=Letterhead(
+                name=agency.name,
+                address=agency.address,
+                letter_code=agency.letter_code,
+                thai_digits=agency.thai_digits,
+                emblem=self._emblem(agency.code),
+            ),
+            signer=Person(signer.full_name, signer.position),
+            date=on or row.document_date or self._today(),
+            created=self.now(),
+            number=row.number,
+            initials=initials,
+            unit_name=doc_store.unit_name(session, row.unit_id) or "",
+            attachments=files,
+        )
+
+    def _stored_pdf(self, session: Session, row: DocumentRow) -> bytes:
+        if row.pdf_sha256 is None:
+            raise InvalidState(f"document {row.id}", row.origin, "be rendered without its PDF")
+        return self.db.blobs.get(session, row.pdf_sha256)
+
+    def _emblem(self, agency_code: str) -> bytes | None:
+        """The agency's emblem image from ``<home>/assets/`` (``emblem-<CODE>.png`` or ``.jpg``,
+        else ``emblem.png`` / ``.jpg`` for every agency), or None for the placeholder seal."""
+        folder = self.home / "assets"
+        for stem in (f"emblem-{agency_code}", "emblem"):
+            for suffix in (".png", ".jpg", ".jpeg"):
+                path = folder / f"{stem}{suffix}"
+                if path.is_file():
+                    return path.read_bytes()
+        return None
+
+    def _today(self) -> date:
+        """Today in the office's time zone (dates printed on documents)."""
+        from zoneinfo import ZoneInfo
+
+        return self.now().astimezone(ZoneInfo(self.settings.office.timezone)).date()
 
     def _document_row(self, session: Session, doc_id: int, *, for_update: bool = False) -> DocumentRow:
         """The stored row of ``doc_id`` (:class:`~edoc.errors.DocumentNotFound` otherwise).

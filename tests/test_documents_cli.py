@@ -150,3 +150,24 @@ def test_show_needs_who_asks(demo_home: Path) -> None:
     assert invoke("doc", "show", "0", "--as", "pc.clerk", home=demo_home).code == 2
     r = invoke("doc", "show", "99999", "--as", "pc.clerk", home=demo_home)
     assert r.code == 4 and "99999" in r.stderr
+
+
+def test_render_writes_the_pdf(demo_home: Path, tmp_path: Path) -> None:
+    path = _file(tmp_path, MINIMAL[("directive", "order")])
+    doc_id = invoke("--json", "doc", "new", "directive", "--as", "pc.officer", "--from", str(path), home=demo_home)
+    assert doc_id.code == 0, doc_id.stderr
+    out = tmp_path / "order.pdf"
+    r = run_cli(
+        "doc", "render", str(doc_id.json()["id"]), "--out", str(out), "--as", "pc.officer", "--json", home=demo_home
+    )
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert out.read_bytes()[:8] == b"%PDF-1.7" and data["pages"] == 1 and data["pdfa"] == "PDF/A-2b"
+    assert data["signature_boxes"]["signature"]["page"] == 0 and len(data["stamp_zone"]["rect"]) == 4
+    import hashlib
+
+    assert data["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    r = invoke("doc", "render", str(doc_id.json()["id"]), "--out", str(tmp_path), "--as", "pc.officer", home=demo_home)
+    assert r.code == 2 and "folder" in r.stderr
+    r = invoke("doc", "render", "4242", "--out", str(out), "--as", "pc.officer", home=demo_home)
+    assert r.code == 4

@@ -253,3 +253,55 @@ def test_state_changes_follow_the_table(pilot_office: Office) -> None:
     assert move(DocumentEvent.REOPEN) is DocumentState.SENT  # an outgoing matter reopens as sent
     view = office.show_document(doc_id, as_user="pc.officer")
     assert view.state is DocumentState.SENT and view.updated_at >= view.created_at
+
+
+def test_render_document_previews_the_draft(pilot_office: Office, tmp_path: Path) -> None:
+    from tests import pdftools
+
+    scan = tmp_path / "map.pdf"
+    scan.write_bytes(small_pdf("map"))
+    doc_id = pilot_office.new_document(
+        "external", {**EXT, "initials": ["pc.head.office"], "attachments": [str(scan)]}, as_user="pc.officer"
+    )
+    result = pilot_office.render_document_result(doc_id, as_user="pc.officer")
+    assert pilot_office.render_document(doc_id, as_user="pc.mayor")[:8] == b"%PDF-1.7"
+    text = pdftools.squeeze(pdftools.text(result.pdf))
+    for expected in ("เทศบาลเมืองปากช่อง", "ขอความอนุเคราะห์", "(นายสมศักดิ์ประเสริฐวงศ์)", "นายกเทศมนตรีเมืองปากช่อง"):
+        assert expected in text
+    assert "ที่นม52101/" in text  # no number yet: the letter code and a blank
+    assert set(result.signature_boxes) == {"signature", "initial-1"} and result.pdfa_part == 3
+    assert pdftools.detach(result.pdf) == {"map.pdf": scan.read_bytes()}
+    with pytest.raises(PermissionDenied):
+        pilot_office.render_document(doc_id, as_user="dist.clerk")
+
+
+def test_render_of_an_imported_document_is_the_stored_pdf(pilot_sqlite: Office) -> None:
+    pdf = small_pdf("incoming")
+    doc_id = pilot_sqlite.import_document(pdf, as_user="pc.clerk", subject="จากภายนอก")
+    result = pilot_sqlite.render_document_result(doc_id, as_user="pc.clerk")
+    assert result.pdf == pdf and result.pages == 1 and dict(result.signature_boxes) == {}
+
+
+def test_render_uses_the_agency_emblem_and_issued_number(pilot_sqlite: Office) -> None:
+    from datetime import date
+
+    from PIL import Image
+
+    from tests import pdftools
+
+    assets = pilot_sqlite.home / "assets"
+    assets.mkdir()
+    Image.new("RGB", (40, 40), (0, 90, 160)).save(assets / "emblem-PAKCHONG.png")
+    doc_id = pilot_sqlite.new_document("external", EXT, as_user="pc.officer")
+
+    def issue(session: object) -> None:
+        row = pilot_sqlite._document_row(session, doc_id)  # type: ignore[arg-type]
+        row.number = "นม 52101/77"
+        row.document_date = date(2026, 12, 1)
+        session.add(row)  # type: ignore[attr-defined]
+
+    pilot_sqlite._run(issue)
+    pdf = pilot_sqlite.render_document(doc_id, as_user="pc.officer")
+    text = pdftools.squeeze(pdftools.text(pdf))
+    assert "ที่นม52101/77" in text and "1ธันวาคม2569" in text
+    assert b"/Subtype /Image" in pdf or b"/Subtype/Image" in pdf

@@ -142,3 +142,51 @@ def show(
             console.print(paragraph, soft_wrap=True)
 
     emit(st, data, human)
+
+
+@app.command("render")
+def render(
+    ctx: typer.Context,
+    id_: Annotated[str, typer.Argument(metavar="ID", help="The document's id.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the PDF.")],
+    as_user: Annotated[str | None, typer.Option("--as", help=AS_HELP)] = None,
+) -> None:
+    """Write a PDF preview of the document as it stands."""
+    import hashlib
+    import os
+
+    from edoc.errors import InvalidField
+    from edoc.i18n import t
+
+    st = state(ctx)
+    user = acting_user(as_user)
+    doc_id = document_id(id_)
+    if out.is_dir():
+        raise InvalidField("out", f"{out} is a folder; give a file name")
+    with st.office() as office:
+        result = office.render_document_result(doc_id, as_user=user)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(result.pdf)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InvalidField("out", f"cannot write {out}: {exc.strerror or exc}") from None
+    data = {
+        "id": doc_id,
+        "out": str(out),
+        "pages": result.pages,
+        "bytes": len(result.pdf),
+        "sha256": hashlib.sha256(result.pdf).hexdigest(),
+        "pdfa": f"PDF/A-{result.pdfa_part}b" if result.signature_boxes else None,
+        "signature_boxes": {
+            name: {"page": box.page, "rect": [round(v, 2) for v in box.rect]}
+            for name, box in result.signature_boxes.items()
+        },
+        "stamp_zone": {"page": result.stamp_zone.page, "rect": [round(v, 2) for v in result.stamp_zone.rect]},
+    }
+    message = t("rendered", st.lang, path=out, pages=result.pages, size=len(result.pdf))
+    emit(st, data, lambda c: c.print(message))
