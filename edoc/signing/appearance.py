@@ -8,7 +8,7 @@ module keeps what does not change for the life of the process:
 
 - the font bytes and one HarfBuzz font made from the *full* font, used for shaping;
 - a copy of the font without its layout tables (GSUB, GPOS, GDEF: shaping is done by then),
-  from which subsets are cut in about 15 ms;
+  parsed once for metrics, from which subsets are cut in about 15 ms;
 - the compressed subsets already made, keyed by the set of glyphs (a batch signed by one
   executive on one day uses the same glyphs on every letter).
 
@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import uharfbuzz as hb
-from fontTools import ttLib  # type: ignore[import-untyped]
+from fontTools import subset, ttLib  # type: ignore[import-untyped]
 from pyhanko.pdf_utils import generic, layout
-from pyhanko.pdf_utils.font.api import FontEngineFactory
+from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory
 from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, _read_ps_name
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.text import TextBoxStyle
@@ -66,21 +66,39 @@ class _FontData:
         out = BytesIO()
         tt.save(out)
         self.stripped = out.getvalue()
+        # one parsed copy for reading metrics (never subset: subsetting works on a fresh copy)
+        self.tt = ttLib.TTFont(BytesIO(self.stripped))
+        for tag in ("head", "hhea", "hmtx", "maxp", "cmap", "name", "OS/2", "post"):
+            self.tt[tag]
+        self.ps_name = _read_ps_name(self.tt)
+        self.units_per_em = self.tt["head"].unitsPerEm
+        self.glyph_set = self.tt.getGlyphSet(preferCFF=True)
+        self.reverse_cmap = self.tt["cmap"].buildReversed()
         self._subsets: OrderedDict[frozenset[int], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def subset(self, glyphs: frozenset[int]) -> bytes | None:
+    def subset(self, glyphs: frozenset[int]) -> bytes:
+        """The compressed font program holding ``glyphs`` (glyph ids kept), made once."""
         with self._lock:
             program = self._subsets.get(glyphs)
             if program is not None:
                 self._subsets.move_to_end(glyphs)
-            return program
-
-    def remember(self, glyphs: frozenset[int], program: bytes) -> None:
+                return program
+        options = subset.Options(layout_closure=False)
+        options.drop_tables += ["GPOS", "GDEF", "GSUB"]
+        options.retain_gids = True  # the content streams use the full font's glyph ids
+        tt = ttLib.TTFont(BytesIO(self.stripped))
+        subsetter = subset.Subsetter(options=options)
+        subsetter.populate(gids=sorted(glyphs))
+        subsetter.subset(tt)
+        out = BytesIO()
+        tt.save(out)
+        program = zlib.compress(out.getvalue(), 6)
         with self._lock:
             self._subsets[glyphs] = program
             while len(self._subsets) > self.SUBSET_CACHE:
                 self._subsets.popitem(last=False)
+        return program
 
 
 _FONTS: dict[Path, _FontData] = {}
@@ -108,31 +126,40 @@ class _ProgramCIDFont(CIDFontType2):
 
 
 class _SharedGlyphAccumulator(GlyphAccumulator):
-    """A GlyphAccumulator that shapes with a shared HarfBuzz font and reuses subsets."""
+    """pyHanko's GlyphAccumulator over the process-wide font data.
+
+    It sets up the same state as ``GlyphAccumulator.__init__`` (which parses the font file
+    again), but from :class:`_FontData`: shaping with the shared HarfBuzz font of the full
+    font, metrics from the shared parsed copy, subsets from the cache. The appearance tests
+    (glyphs equal HarfBuzz's, fonts embedded, text drawn) guard this against pyHanko changes.
+    """
 
     def __init__(self, writer: BasePdfFileWriter, data: _FontData, font_size: int, obj_stream: Any = None) -> None:
-        super().__init__(
-            writer=writer,
-            font_handle=BytesIO(data.stripped),
-            font_size=font_size,
-            bcp47_lang_code="th",
-            obj_stream=obj_stream,
+        FontEngine.__init__(
+            self, writer, data.ps_name, embedded_subset=True, obj_stream=obj_stream, font_size=font_size
         )
+        self._font_ref = writer.allocate_placeholder()
         self._data = data
-        self.hb_font = data.hb_font  # shape with the full font: GSUB and GPOS
-        self.cidfont_obj = _ProgramCIDFont(self.tt, _read_ps_name(self.tt), self.subset_prefix)
+        self.hb_font = data.hb_font
+        self.tt = data.tt
+        self.cff_charset = None
+        self.use_raw_gids = True
+        self.cidfont_obj = _ProgramCIDFont(data.tt, data.ps_name, self.subset_prefix)
+        self.features = None
+        self.units_per_em = data.units_per_em
+        self._glyphs: dict[int, tuple[int, int]] = {}
+        self._glyph_set = data.glyph_set
+        self._cid_to_unicode: dict[int, str] = {}
+        self._GlyphAccumulator__reverse_cmap = data.reverse_cmap
+        self.ot_language_tag = None
+        self.ot_script_tag = None
+        self.writing_direction = None
+        self.bcp47_lang_code = "th"
+        self._subset_created = self._write_prepared = False
 
     def _extract_subset(self, options: Any = None) -> None:
-        glyphs = frozenset(self._glyphs)
-        program = self._data.subset(glyphs)
-        if program is None:
-            super()._extract_subset(options)
-            out = BytesIO()
-            self.tt.save(out)
-            program = zlib.compress(out.getvalue(), 6)
-            self._data.remember(glyphs, program)
         assert isinstance(self.cidfont_obj, _ProgramCIDFont)
-        self.cidfont_obj.program = program
+        self.cidfont_obj.program = self._data.subset(frozenset(self._glyphs))
 
 
 @dataclass(frozen=True)

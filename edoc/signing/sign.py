@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 from asn1crypto import cms, tsp
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign.ades.api import CAdESSignedAttrSpec
 from pyhanko.sign.fields import FieldMDPAction, FieldMDPSpec, MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper
@@ -164,7 +163,6 @@ def sign_pdf(
         timestamp_field_name=fieldmod.next_field_name(existing, TIMESTAMP_PREFIX) if level is Level.B_LTA else None,
         validation_context=vc,
         signer_key_usage={"non_repudiation"} if "non_repudiation" in key.key_usage else {"digital_signature"},
-        cades_signed_attr_spec=CAdESSignedAttrSpec(),
     )
     pdf_signer = PdfSigner(
         meta,
