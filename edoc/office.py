@@ -756,13 +756,15 @@ class Office:
         ids = doc_store.usernames(session, (row.drafter_id, row.signer_id, row.holder_id))
         parties = set(ids.values()) | set(doc_store.initials_of(row))
         unit = doc_store.unit_code(session, row.holder_unit_id or row.unit_id)
+        route_parties, route_units = self._routing_reached(session, row)
         return DocumentFacts(
             agency=agency.code,
             agency_path=dir_store.agency_path(session, agency),
             unit=unit,
             secrecy=row.secrecy,
-            parties=frozenset(parties),
-            units=frozenset({unit}) if unit else frozenset(),
+            parties=frozenset(parties | route_parties),
+            units=frozenset(({unit} if unit else set()) | route_units),
+            state=row.state,
         )
 
     def _change_state(self, session: Session, row: DocumentRow, event: DocumentEvent | str) -> DocumentState:
@@ -790,6 +792,14 @@ class Office:
     # -- registers, numbering, search, records (issue 7) ----------------------------------------
 
     # -- routing (issue 8) ----------------------------------------------------------------------
+
+    def _routing_reached(self, session: Session, row: DocumentRow) -> tuple[set[str], set[str]]:
+        """People and units the document reached on its route here (for :meth:`_document_facts`)."""
+        from edoc.storage import routing as route_store
+
+        if row.id is None:
+            return set(), set()
+        return route_store.parties(session, row.id), route_store.units(session, row.id)
 
     # -- audit (issue 9) ------------------------------------------------------------------------
 

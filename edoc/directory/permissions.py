@@ -3,6 +3,23 @@
 The office gathers the facts (who acts, in which agency and unit, what the document is and
 whether the actor is on its route) and asks :func:`decide`. Keeping this pure means the whole
 policy is tested as a table, without a database.
+
+The rules for documents (``READ`` is the content: show, export, render, search text;
+``READ_METADATA`` is number, subject line, dates, status, evidence, history):
+
+* A document is its agency's: nobody outside that agency sees it, except auditors of an
+  agency above it (metadata always; content only of normal, finished documents).
+* Confidential and secret documents (ลับ, ลับมาก, ลับที่สุด): content only for the people on
+  their route (who drafted, signed, initialled, registered, held, were proposed or assigned it).
+  Their metadata follows the normal rules (registers list them; the subject is masked by whoever
+  shows it to someone who may not read it).
+* Drafts (``draft``, ``awaiting-signature``): content only for the people named on them, the
+  registry (clerks number and send them) and the executives.
+* Normal documents: clerks (the registry) and executives read all of their agency's; auditors
+  too; heads and officers read what reached them or their unit; admins read only what reached
+  them (they run the system, not the correspondence).
+* Acting on a route needs the document to have reached the actor or their unit (or, for the
+  registry's work, a clerk); who *holds* it is the flow's own rule (:mod:`edoc.routing.flow`).
 """
 
 from __future__ import annotations
@@ -67,6 +84,8 @@ class DocumentFacts:
     people it was assigned or proposed to."""
     units: frozenset[str] = field(default_factory=frozenset)
     """Units the document was assigned to."""
+    state: str = ""
+    """The document's lifecycle state (``draft`` ... ``filed``); '' when not known."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +117,11 @@ _AGENCY_ACTS: dict[Act, frozenset[Role]] = {
 }
 
 _RESTRICTED = frozenset({"confidential", "secret", "top-secret"})
+_DRAFT_STATES = frozenset({"draft", "awaiting-signature"})
+_WHOLE_AGENCY_READERS = frozenset({Role.CLERK, Role.EXECUTIVE, Role.AUDITOR})
+"""Roles that read every normal, finished document of their own agency."""
+_METADATA_READERS = frozenset({Role.CLERK, Role.HEAD, Role.EXECUTIVE, Role.AUDITOR, Role.ADMIN})
+"""Roles that see the metadata of every document of their own agency (as in the registers)."""
 
 
 def _within(actor: Actor, facts_agency: str, facts_path: tuple[str, ...]) -> bool:
@@ -130,45 +154,76 @@ def decide(actor: Actor, act: Act, target: DocumentFacts | str | None = None) ->
     return _ALLOW
 
 
+def _reached(actor: Actor, doc: DocumentFacts) -> bool:
+    """Did the document reach the actor, or (in their agency) their unit?"""
+    if actor.username in doc.parties:
+        return True
+    if doc.agency != actor.agency or actor.unit is None:
+        return False
+    return actor.unit in doc.units or actor.unit == doc.unit
+
+
 def _decide_document(actor: Actor, act: Act, doc: DocumentFacts) -> Decision:
-    on_route = actor.username in doc.parties or (
-        actor.unit is not None and actor.unit in doc.units and doc.agency == actor.agency
-    )
     own_agency = doc.agency == actor.agency
-    if act in (Act.READ_METADATA,):
-        if own_agency and actor.role is not Role.OFFICER:
+    party = own_agency and actor.username in doc.parties
+    reached = _reached(actor, doc)
+    restricted = doc.secrecy in _RESTRICTED
+    draft = doc.state in _DRAFT_STATES
+    elsewhere = Decision(False, f"the document belongs to agency {doc.agency}")
+    if act is Act.READ_METADATA:
+        if not own_agency:
+            return _ALLOW if _within(actor, doc.agency, doc.agency_path) else elsewhere
+        if party or reached:
             return _ALLOW
-        if on_route or _within(actor, doc.agency, doc.agency_path):
+        if draft:
+            if actor.role in (Role.CLERK, Role.EXECUTIVE):
+                return _ALLOW
+            return Decision(False, f"the draft is seen by the people named on it, not {actor.username}")
+        if actor.role in _METADATA_READERS:
             return _ALLOW
-        return Decision(False, f"the document belongs to agency {doc.agency}")
+        return Decision(False, f"the document has not reached {actor.username} or their unit")
     if act is Act.READ:
-        if not own_agency and not (actor.role is Role.AUDITOR and _within(actor, doc.agency, doc.agency_path)):
-            return Decision(False, f"the document belongs to agency {doc.agency}")
-        if doc.secrecy in _RESTRICTED:
-            if on_route:
+        if not own_agency:
+            if not _within(actor, doc.agency, doc.agency_path):
+                return elsewhere
+            if restricted:
+                return Decision(False, f"auditors do not see the content of {doc.secrecy} documents")
+            if draft:
+                return Decision(False, "auditors do not see drafts")
+            return _ALLOW
+        if restricted:
+            if party:
                 return _ALLOW
             return Decision(False, f"the document is {doc.secrecy} and {actor.username} is not on its route")
-        if actor.role is Role.AUDITOR or on_route:
+        if draft:
+            if party or actor.role in (Role.CLERK, Role.EXECUTIVE):
+                return _ALLOW
+            return Decision(False, f"the draft is seen by the people named on it, not {actor.username}")
+        if party or actor.role in _WHOLE_AGENCY_READERS:
             return _ALLOW
-        if actor.role in (Role.CLERK, Role.EXECUTIVE, Role.ADMIN):
+        if actor.role in (Role.HEAD, Role.OFFICER) and reached:
             return _ALLOW
-        if actor.role is Role.HEAD and (doc.unit is None or doc.unit == actor.unit):
-            return _ALLOW
-        return Decision(False, f"the document has not reached {actor.username}")
+        return Decision(False, f"the document has not reached {actor.username} or their unit")
     if not own_agency:
-        return Decision(False, f"the document belongs to agency {doc.agency}")
+        return elsewhere
     if act is Act.SIGN:
-        if actor.role in (Role.EXECUTIVE,) or on_route:
-            if actor.role in (Role.AUDITOR, Role.ADMIN, Role.CLERK):
-                return Decision(False, f"a {actor.role} does not sign documents")
+        if actor.role in (Role.AUDITOR, Role.ADMIN, Role.CLERK):
+            return Decision(False, f"a {actor.role} does not sign documents")
+        if restricted and not party:
+            return Decision(False, f"the document is {doc.secrecy} and {actor.username} is not on its route")
+        if actor.role is Role.EXECUTIVE or party:
             return _ALLOW
         return Decision(False, f"{actor.username} is neither on the document's route nor an executive")
     if act is Act.ROUTE:
-        if on_route or actor.role in (Role.CLERK, Role.EXECUTIVE):
-            if doc.secrecy in _RESTRICTED and not on_route:
-                return Decision(False, f"the document is {doc.secrecy} and {actor.username} is not on its route")
+        if actor.role in (Role.AUDITOR, Role.ADMIN):
+            return Decision(False, f"a {actor.role} does not take part in routing")
+        if reached or actor.role is Role.CLERK:
             return _ALLOW
-        return Decision(False, f"the document is not with {actor.username}")
+        if restricted:
+            return Decision(False, f"the document is {doc.secrecy} and {actor.username} is not on its route")
+        if actor.role in (Role.EXECUTIVE, Role.HEAD):
+            return _ALLOW
+        return Decision(False, f"the document is not with {actor.username} or their unit")
     roles = _AGENCY_ACTS.get(act)
     if roles is None:
         raise ValueError(f"unknown act {act}")

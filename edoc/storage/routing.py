@@ -389,9 +389,8 @@ def steps(session: Session, document_id: int) -> list[RouteStep]:
         )
     )
     ids = {r.actor_id for r in rows} | {r.to_account_id for r in rows if r.to_account_id}
-    names = dict(session.exec(select(AccountRow.id, AccountRow.username).where(col(AccountRow.id).in_(sorted(ids)))))
-    unit_ids = {r.to_unit_id for r in rows if r.to_unit_id}
-    unit_codes = dict(session.exec(select(UnitRow.id, UnitRow.code).where(col(UnitRow.id).in_(sorted(unit_ids)))))
+    names = usernames_by_id(session, ids)
+    unit_codes = unit_codes_by_id(session, [r.to_unit_id for r in rows])
     return [
         RouteStep(
             seq=r.seq,
