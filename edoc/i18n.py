@@ -79,6 +79,65 @@ _WORDS: dict[str, tuple[str, str]] = {
     # routing (issue 8)
 
     # audit (issue 9)
+    "audit_title": ("Audit log", "บันทึกตรวจสอบ"),
+    "audit_ok": ("OK: the log is intact", "ผ่าน: บันทึกครบถ้วนไม่ถูกแก้ไข"),
+    "audit_failed": ("FAILED: the log was changed", "ไม่ผ่าน: บันทึกถูกแก้ไข"),
+    "audit_verdict": ("Verdict", "ผลการตรวจ"),
+    "audit_source": ("Checked", "แหล่งที่ตรวจ"),
+    "audit_events": ("Events", "จำนวนเหตุการณ์"),
+    "audit_root": ("Root hash", "ค่าแฮชราก"),
+    "audit_checkpoints": ("Checkpoints (good/all)", "จุดตรวจ (ถูกต้อง/ทั้งหมด)"),
+    "audit_latest": ("Newest good checkpoint", "จุดตรวจล่าสุดที่ถูกต้อง"),
+    "audit_signatures": ("Actors' signatures (good/all)", "ลายมือชื่อผู้กระทำ (ถูกต้อง/ทั้งหมด)"),
+    "audit_witnesses": ("Witnesses (good/all)", "พยานรับรอง (ถูกต้อง/ทั้งหมด)"),
+    "audit_outside": ("Checkpoints from outside", "จุดตรวจจากภายนอก"),
+    "audit_uncovered": ("Events not yet under a checkpoint", "เหตุการณ์ที่ยังไม่มีจุดตรวจครอบคลุม"),
+    "audit_first_bad": ("First bad event", "เหตุการณ์แรกที่ผิดปกติ"),
+    "audit_problems": ("Problems", "ความผิดปกติ"),
+    "audit_kind": ("Kind", "ประเภท"),
+    "audit_event": ("Event", "เหตุการณ์"),
+    "audit_message": ("What is wrong", "รายละเอียด"),
+    "audit_more_problems": (
+        "... and {n} more problems (see --json for counts)",
+        "... และอีก {n} รายการ (ดูจำนวนด้วย --json)",
+    ),
+    "audit_exported": (
+        "Exported {n} events to {out} (newest checkpoint covers {cp})",
+        "ส่งออก {n} เหตุการณ์ไปที่ {out} (จุดตรวจล่าสุดครอบคลุม {cp})",
+    ),
+    "audit_export_uncovered": (
+        "{n} events after the newest checkpoint are not signed for: run 'edoc audit checkpoint' first",
+        "{n} เหตุการณ์หลังจุดตรวจล่าสุดยังไม่ได้ลงนาม: ให้เรียก 'edoc audit checkpoint' ก่อน",
+    ),
+    "audit_leaf_hash": ("Leaf hash", "ค่าแฮชของเหตุการณ์"),
+    "audit_tree_size": ("Tree size", "ขนาดต้นไม้"),
+    "audit_checkpoint": ("Checkpoint", "จุดตรวจ"),
+    "audit_unsigned": (
+        "none yet: proved against the current, unsigned head",
+        "ยังไม่มี: พิสูจน์กับส่วนหัวปัจจุบันที่ยังไม่ลงนาม",
+    ),
+    "audit_path_length": ("Hashes in the proof", "จำนวนค่าแฮชในการพิสูจน์"),
+    "audit_proof_title": ("Inclusion proof", "การพิสูจน์ว่าเหตุการณ์อยู่ในบันทึก"),
+    "audit_consistency_title": ("Consistency proof", "การพิสูจน์ความต่อเนื่องของบันทึก"),
+    "audit_old": ("Older tree", "ต้นไม้เดิม"),
+    "audit_new": ("Newer tree", "ต้นไม้ใหม่"),
+    "audit_key": ("Audit key", "กุญแจตรวจสอบ"),
+    "audit_unchanged": ("no new events since", "ไม่มีเหตุการณ์ใหม่"),
+    "audit_witnessed": ("{agency} countersigned checkpoint {size}", "{agency} ลงนามรับรองจุดตรวจ {size} แล้ว"),
+    "audit_proof_ok": (
+        "OK: event {seq} is in the log of {size} events signed by the audit key",
+        "ผ่าน: เหตุการณ์ {seq} อยู่ในบันทึก {size} เหตุการณ์ที่ลงนามด้วยกุญแจตรวจสอบ",
+    ),
+    "audit_proof_bad": ("FAILED: {why}", "ไม่ผ่าน: {why}"),
+    "audit_key_created": (
+        "Audit key {key_id} made; the log is named {origin}. Give auditors 'edoc audit key export'.",
+        "สร้างกุญแจตรวจสอบ {key_id} แล้ว ชื่อบันทึกคือ {origin} ให้ผู้ตรวจสอบใช้ 'edoc audit key export'",
+    ),
+    "audit_history": ("History of document", "ประวัติของหนังสือ"),
+    "audit_actor": ("Who", "ผู้กระทำ"),
+    "audit_act": ("Act", "การกระทำ"),
+    "audit_details": ("Details", "รายละเอียด"),
+    "audit_signed_by": ("Signed (certificate)", "ลงนาม (ใบรับรอง)"),
 }
 
 ROLE_NAMES: dict[str, tuple[str, str]] = {

@@ -1183,11 +1183,20 @@ class Office:
         )
         return summary
 
-    def document_history(self, document_id: int) -> list[HistoryEntry]:
-        """A document's history, from the audit log alone (``edoc doc history``)."""
+    def document_history(self, document_id: int, *, as_user: str) -> list[HistoryEntry]:
+        """A document's history from the audit log alone (``edoc doc history``): its events and
+        those of the copies delivered from it, in log order. Needs :attr:`Act.READ_METADATA`."""
         if not isinstance(document_id, int) or isinstance(document_id, bool):
             raise TypeError("document_id must be an int")
-        return self._read(lambda s: audit_views.history(audit_store.events_of_document(s, [document_id])))
+
+        def read(session: Session) -> list[HistoryEntry]:
+            actor, _ = self._actor(session, as_user)
+            row = self._document_row(session, document_id)
+            require(actor, Act.READ_METADATA, self._document_facts(session, row))
+            ids = [document_id, *audit_store.copies_of(session, document_id)]
+            return audit_views.history(audit_store.events_of_document(session, ids))
+
+        return self._read(read)
 
     # -- end of acts ----------------------------------------------------------------------------
 

@@ -27,9 +27,11 @@ from edoc.errors import (
     AuditKeyExists,
     AuditKeyMissing,
     CheckpointNotFound,
+    DocumentNotFound,
     EventNotFound,
     InvalidField,
     PassphraseRequired,
+    PermissionDenied,
     WitnessRefused,
     WrongPassphrase,
 )
@@ -460,15 +462,27 @@ def test_directory_tables_must_agree_with_the_log(aoffice: Office) -> None:
     assert "ตารางไม่ตรงกับบันทึกตรวจสอบ" in th
 
 
-def test_document_history_comes_from_the_log(aoffice: Office, ca: TestCA) -> None:
-    populate(aoffice)
-    legal_act(aoffice, "doc.sign", "pc.mayor", ca.issue("นายก").signer(), document_id=42)
-    aoffice._run(lambda s: aoffice._record(s, "doc.render", actor="pc.clerk", agency="PAKCHONG", document_id=42))
-    aoffice._run(lambda s: aoffice._record(s, "doc.render", actor="pc.clerk", agency="PAKCHONG", document_id=43))
-    history = aoffice.document_history(42)
-    assert [(h.act, h.actor) for h in history] == [("doc.sign", "pc.mayor"), ("doc.render", "pc.clerk")]
-    assert history[0].signed_by is not None and history[1].signed_by is None
-    assert aoffice.document_history(999) == []
+def test_document_history_comes_from_the_log(aoffice: Office, ca: TestCA, tmp_path: Path) -> None:
+    from tests.fixtures_documents import MINIMAL, pilot
+
+    office = pilot(aoffice)
+    doc = office.new_document("external", MINIMAL[("external", None)], as_user="pc.officer")
+    other = office.new_document("external", MINIMAL[("external", None)], as_user="pc.officer")
+    legal_act(office, "doc.sign", "pc.mayor", ca.issue("นายก").signer(), document_id=doc)
+    office._run(lambda s: office._record(s, "doc.render", actor="pc.officer", agency="PAKCHONG", document_id=other))
+    history = office.document_history(doc, as_user="pc.officer")
+    assert [(h.act, h.actor) for h in history] == [("document.new", "pc.officer"), ("doc.sign", "pc.mayor")]
+    assert history[1].signed_by is not None and history[0].signed_by is None
+    # reading it is permission-checked like the document itself
+    with pytest.raises(PermissionDenied):
+        office.document_history(doc, as_user="prov.clerk")
+    with pytest.raises(DocumentNotFound):
+        office.document_history(999, as_user="pc.officer")
+    # the same history from an exported bundle alone
+    office.export_audit_log(tmp_path / "bundle")
+    from edoc.audit.bundle import bundle_history
+
+    assert bundle_history(tmp_path / "bundle", doc) == history
 
 
 def test_checkpoint_json_round_trip(aoffice: Office) -> None:

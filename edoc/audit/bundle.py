@@ -32,9 +32,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from edoc.audit.checkpoint import AuditPublicKey, Checkpoint, Cosignature, key_id, load_public_key
-from edoc.audit.events import format_time
+from edoc.audit.events import Event, format_time
 from edoc.audit.signers import load_certificate
 from edoc.audit.verify import AuditReport, Outside, Problem, ProblemKind, Record, check_log, decode_signature
+from edoc.audit.views import HistoryEntry
 from edoc.errors import BundleInvalid
 
 FORMAT = "edoc-audit-bundle/v1"
@@ -399,3 +400,44 @@ def verify_bundle(
         note = "events.jsonl differs from the manifest's hash (the manifest is not signed; the checks above decide)"
         return replace(report, notes=(*report.notes, note))
     return report
+
+
+def bundle_history(path: Path | str, document_id: int) -> list[HistoryEntry]:
+    """A document's history read from a bundle alone: its events and those of the copies
+    delivered from it (events whose payload names it as ``parent``), in log order.
+
+    The bundle is not verified here: run :func:`verify_bundle` first.
+    """
+    from edoc.audit.checkpoint import parse_time
+    from edoc.audit.views import history
+
+    root = Path(path)
+    if not (root / "events.jsonl").is_file():
+        raise BundleInvalid(str(root), "events.jsonl is missing")
+    ids = {document_id}
+    found: list[Event] = []
+    with open(root / "events.jsonl", "rb") as fh:
+        for raw in fh:
+            if b'"document_id":' not in raw:
+                continue
+            obj = json.loads(raw)
+            doc = obj.get("document_id")
+            payload = obj.get("payload") or {}
+            if doc is not None and payload.get("parent") in ids:
+                ids.add(doc)
+            if doc in ids:
+                signature = decode_signature(obj.get("signature"))
+                found.append(
+                    Event(
+                        obj["seq"],
+                        parse_time(obj["at"]),
+                        obj["actor"],
+                        obj["agency"],
+                        obj["act"],
+                        doc,
+                        payload,
+                        signature,
+                        obj.get("signer_cert"),
+                    )
+                )
+    return history(found)

@@ -148,6 +148,10 @@ _TEMPLATES: dict[ProblemKind, tuple[str, str]] = {
 }
 
 
+_RANGE_KINDS = frozenset({ProblemKind.CHECKPOINT_ROOT, ProblemKind.EXTERNAL})
+"""Problems that name a range of events (a checkpoint's), not one event: ``seq`` is its start."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the log."""
@@ -242,8 +246,17 @@ class _Problems:
             self.listed.append(problem)
 
     def first_seq(self) -> int | None:
-        seqs = [p.seq for p in self.listed if p.seq is not None]
-        return min(seqs) if seqs else None
+        """The first bad event: the first one a problem names exactly, unless a checkpoint shows
+        that something earlier changed (then the start of the range it vouched for)."""
+        exact = [p.seq for p in self.listed if p.seq is not None and p.kind not in _RANGE_KINDS]
+        ranges = [(p.seq, p.fields.get("size", 0)) for p in self.listed if p.seq is not None and p.kind in _RANGE_KINDS]
+        first_exact = min(exact) if exact else None
+        if not ranges:
+            return first_exact
+        start, stop = min(ranges)
+        if first_exact is not None and first_exact < stop:
+            return first_exact
+        return start
 
 
 @dataclass(frozen=True)
@@ -350,16 +363,20 @@ def check_log(
     good_sizes = [0]
     checked = ok_count = 0
     latest: Checkpoint | None = None
-    for cp in sorted(checkpoints, key=lambda c: c.size):
-        checked += 1
-        if _checkpoint_ok(cp, keys, roots_at, count, problems, "checkpoint", good_sizes):
-            ok_count += 1
-            latest = cp
+    tagged = [(cp, "") for cp in checkpoints] + [(o.checkpoint, o.source) for o in outside]
+    for cp, source in sorted(tagged, key=lambda item: (item[0].size, item[1])):
+        good = _checkpoint_ok(
+            cp, keys, roots_at, count, problems, source or "checkpoint", good_sizes, outside=bool(source)
+        )
+        if good:
             good_sizes.append(cp.size)
+        if not source:
+            checked += 1
+            if good:
+                ok_count += 1
+                latest = cp
     if require_checkpoint and latest is None:
         problems.add(Problem(ProblemKind.NO_TRUSTED_CHECKPOINT))
-    for o in outside:
-        _checkpoint_ok(o.checkpoint, keys, roots_at, count, problems, o.source, good_sizes, outside=True)
     by_size = {c.size: c for c in checkpoints}
     witnesses_ok = 0
     for cs in cosignatures:
@@ -397,7 +414,12 @@ def check_log(
 
 
 def _order(p: Problem) -> tuple[int, int]:
-    return (p.seq if p.seq is not None else 1 << 62, list(ProblemKind).index(p.kind))
+    """Problems by the event they name; a checkpoint's range sorts at its end, after the exact
+    problems inside it."""
+    if p.seq is None:
+        return (1 << 62, list(ProblemKind).index(p.kind))
+    at = int(p.fields.get("last", p.seq)) if p.kind in _RANGE_KINDS else p.seq
+    return (at, list(ProblemKind).index(p.kind))
 
 
 def _actor_of(leaf: bytes) -> str:

@@ -80,3 +80,7 @@ app.add_typer(doc.app, name="doc")
 # routing, inbox (issue 8)
 
 # audit (issue 9)
+from edoc.cli import audit as audit_cli  # noqa: E402 - registered here, under this issue's anchor
+
+app.add_typer(audit_cli.app, name="audit")
+doc.app.command("history", help=audit_cli.history.__doc__)(audit_cli.history)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edoc.office import Office
+from edoc.pilot.audit import verify_audit_log
 from edoc.pilot.directory import build_directory
 
 Progress = Callable[[str, int, int], None]
@@ -61,6 +62,7 @@ def run_demo(office: Office, options: DemoOptions, progress: Progress | None = N
         # issue 8: routing
 
         # issue 9: audit
+        verify_audit_log,
     ]
     for step in steps:
         started = time.perf_counter()

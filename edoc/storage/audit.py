@@ -250,6 +250,14 @@ def events_of_document(session: Session, document_ids: Iterable[int]) -> list[Ev
     return [row_to_event(r) for r in session.exec(query)]
 
 
+def copies_of(session: Session, document_id: int) -> list[int]:
+    """Ids of the copies delivered from a document (rows whose parent it is)."""
+    from edoc.storage.tables import DocumentRow
+
+    query = sa_select(DocumentRow.__table__.c.id).where(DocumentRow.__table__.c.parent_id == document_id)  # type: ignore[attr-defined]
+    return [int(i) for i in session.connection().execute(query).scalars()]
+
+
 def events_of_acts(session: Session, acts: Iterable[str]) -> list[Event]:
     """Every event of these acts, in log order."""
     query = select(AuditEventRow).where(col(AuditEventRow.act).in_(list(acts))).order_by(col(AuditEventRow.seq))
