@@ -1078,6 +1078,7 @@ class Office:
         outside: Sequence[Outside] = (),
         workers: int | None = None,
         progress: Callable[[int], None] | None = None,
+        check_signatures: bool = True,
     ) -> AuditReport:
         """Check the whole log in the database (``edoc audit verify``).
 
@@ -1108,6 +1109,7 @@ class Office:
                 extra=views,
                 require_checkpoint=bool(keys),
                 workers=workers,
+                check_signatures=check_signatures,
             )
 
         return self._read(read)

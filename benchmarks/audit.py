@@ -1,0 +1,380 @@
+"""The audit log at scale: appends, whole-log verification, proofs.
+
+Appends go through the library exactly as every act's do (``Office._run`` with
+``Office._record``), in a realistic mix of transaction sizes; a fraction of events is signed
+by its actor (P-256, like the pilot's user certificates). Peers, measured in the same run:
+
+- appends: the same rows inserted with bare ``sqlite3`` in the same transactions, with the
+  same durability settings as edoc (WAL, ``synchronous=FULL``);
+- verification: bare ``hashlib`` hashing the same leaves (once each), and the whole RFC 9162
+  tree over them (leaves and nodes);
+- proofs: a bare ``sqlite3`` primary-key lookup of one event row.
+
+Targets: >= 10,000 appends/s on SQLite; whole-log verification of 1,000,000 events under 10 s;
+an inclusion proof under 1 ms.
+
+    python -m benchmarks.audit [--events 1000000] [--signed 0.1] [--db URL] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import Result, median_ms, print_table, to_json
+
+MIX: tuple[tuple[int, float], ...] = (
+    (1, 0.05),  # single acts: a render, a read of a secret document
+    (2, 0.10),  # sign (number + signature), send
+    (4, 0.10),  # receive and register, route a step
+    (25, 0.25),  # batch signing, a circular to a district's agencies
+    (200, 0.25),  # a province-wide circular, a day's registers
+    (1000, 0.25),  # directory imports, year-end records
+)
+"""(events per transaction, share of all events)."""
+
+ACTS = ("document.new", "doc.render", "doc.number", "doc.sign", "doc.send", "doc.receive", "doc.route.endorse")
+
+
+def transaction_sizes(total: int, rng: random.Random) -> list[int]:
+    """Transaction sizes whose events follow :data:`MIX`, summing to ``total``."""
+    sizes: list[int] = []
+    for size, share in MIX:
+        n = int(total * share) // size
+        sizes += [size] * n
+    rng.shuffle(sizes)
+    rest = total - sum(sizes)
+    sizes += [1] * rest
+    return sizes
+
+
+def payload(i: int) -> dict[str, Any]:
+    return {
+        "pdf_sha256": hashlib.sha256(b"%d" % i).hexdigest(),
+        "number": f"นม 52101/{i % 9999 + 1}",
+        "subject": "ขอความอนุเคราะห์ข้อมูลประกอบการพิจารณา",
+        "to": ["NMA-D02", "NMA-D03"],
+        "level": "B-LT",
+    }
+
+
+def make_signer() -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from edoc.audit.signers import event_signer
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench signer")])
+    now = datetime.now(UTC) - timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return event_signer(key, cert)
+
+
+def append_with_edoc(office: Any, sizes: list[int], signed: float, progress: Callable[[int], None]) -> float:
+    rng = random.Random(7)
+    signer = make_signer()
+    started = time.perf_counter()
+    i = 0
+    for size in sizes:
+        first = i
+
+        def act(session: Any, first: int = first, size: int = size) -> None:
+            for j in range(first, first + size):
+                office._record(
+                    session,
+                    ACTS[j % len(ACTS)],
+                    actor="pc.clerk",
+                    agency="PAKCHONG",
+                    document_id=j // 7 + 1,
+                    payload=payload(j),
+                    sign=signer if rng.random() < signed else None,
+                )
+
+        office._run(act)
+        i += size
+        progress(i)
+    return time.perf_counter() - started
+
+
+def append_bare_sqlite(path: Path, sizes: list[int]) -> float:
+    import json
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(
+        "CREATE TABLE e (seq INTEGER PRIMARY KEY, at TIMESTAMP, actor VARCHAR(64), agency VARCHAR(32), act VARCHAR(48),"
+        " document_id INTEGER, payload TEXT, signature BLOB, signer_cert VARCHAR(64))"
+    )
+    conn.execute("CREATE INDEX e_doc ON e (document_id)")
+    started = time.perf_counter()
+    i = 0
+    for size in sizes:
+        rows = [
+            (
+                j,
+                "2026-11-22 03:04:05.000000",
+                "pc.clerk",
+                "PAKCHONG",
+                ACTS[j % len(ACTS)],
+                j // 7 + 1,
+                json.dumps(payload(j), ensure_ascii=False, sort_keys=True),
+                None,
+                None,
+            )
+            for j in range(i, i + size)
+        ]
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO e VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.execute("COMMIT")
+        i += size
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def single_event_latency(office: Any, bare: Path, n: int = 300) -> tuple[float, float]:
+    def edoc_one() -> None:
+        office._run(lambda s: office._record(s, "doc.render", actor="pc.clerk", agency="PAKCHONG", payload={}))
+
+    conn = sqlite3.connect(bare, isolation_level=None)
+    seq = [10**9]
+
+    def bare_one() -> None:
+        seq[0] += 1
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO e (seq, at, actor, agency, act, payload) VALUES (?, '', 'x', '', 'a', '{}')", seq)
+        conn.execute("COMMIT")
+
+    from benchmarks.common import timeit
+
+    edoc_ms = median_ms(timeit(edoc_one, repeat=n, warmup=5))
+    bare_ms = median_ms(timeit(bare_one, repeat=n, warmup=5))
+    conn.close()
+    return edoc_ms, bare_ms
+
+
+def leaves_of(office: Any) -> list[bytes]:
+    from edoc.storage import audit as audit_store
+
+    with office.db.engine.connect() as conn:
+        return [r[1] for r in audit_store.records(conn)]
+
+
+def bare_hashing(leaves: list[bytes]) -> tuple[float, float]:
+    """Seconds to hash every leaf once; and to build the whole tree (leaves and nodes)."""
+    sha = hashlib.sha256
+    started = time.perf_counter()
+    for leaf in leaves:
+        sha(b"\x00" + leaf).digest()
+    once = time.perf_counter() - started
+    started = time.perf_counter()
+    level = [sha(b"\x00" + leaf).digest() for leaf in leaves]
+    while len(level) > 1:
+        nxt = [sha(b"\x01" + level[k] + level[k + 1]).digest() for k in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return once, time.perf_counter() - started
+
+
+def proof_times(office: Any, db_path: Path | None, size: int, n: int = 2000) -> tuple[float, float, float, int, float]:
+    """(edoc proof median ms, p95 ms, proof check median ms, hashes, bare sqlite lookup median ms)."""
+    from edoc.audit import check
+
+    rng = random.Random(11)
+    picks = [rng.randrange(size) for _ in range(n)]
+    times: list[float] = []
+    checks: list[float] = []
+    hashes = 0
+    for seq in picks:
+        started = time.perf_counter()
+        proof = office.audit_proof(seq)
+        times.append(time.perf_counter() - started)
+        hashes = max(hashes, len(proof.path))
+        started = time.perf_counter()
+        assert check.verify_inclusion(check.hash_leaf(proof.leaf), seq, proof.size, list(proof.path), proof.root)
+        checks.append(time.perf_counter() - started)
+    bare = 0.0
+    if db_path is not None:
+        conn = sqlite3.connect(db_path)
+        lookups = []
+        for seq in picks:
+            started = time.perf_counter()
+            conn.execute("SELECT * FROM audit_event WHERE seq = ?", (seq,)).fetchone()
+            lookups.append(time.perf_counter() - started)
+        conn.close()
+        bare = statistics.median(lookups) * 1000
+    ordered = sorted(times)
+    p95 = ordered[int(0.95 * (len(ordered) - 1))] * 1000
+    return statistics.median(times) * 1000, p95, statistics.median(checks) * 1000, hashes, bare
+
+
+def run(events: int, signed: float, db_url: str | None, workers: int | None) -> list[Result]:
+    from rich.console import Console
+
+    from edoc.office import init_office, open_office
+    from edoc.pki.keys import StaticPassphrases
+
+    say = Console(stderr=True).print
+    rng = random.Random(3)
+    sizes = transaction_sizes(events, rng)
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(dir=os.environ.get("EDOC_BENCH_DIR")) as tmp:
+        home = Path(tmp) / "home"
+        init_office(home, db_url, name="bench")
+        (home / "edoc.toml").write_text(
+            '[office]\nname = "bench"\n[pki]\nkdf_rounds = 10000\n[audit]\ncheckpoint_every = 100000\n'
+            "checkpoint_seconds = 100000000\n",
+            encoding="utf-8",
+        )
+        office = open_office(home, db_url, passphrases=StaticPassphrases({"audit": "bench audit passphrase"}))
+        office.create_audit_key()
+        say(f"appending {events:,} events in {len(sizes):,} transactions ({signed:.0%} signed) …")
+        last = [0.0]
+
+        def progress(done: int) -> None:
+            if time.perf_counter() - last[0] > 10:
+                last[0] = time.perf_counter()
+                say(f"  {done:,}")
+
+        edoc_s = append_with_edoc(office, sizes, signed, progress)
+        bare_s = append_bare_sqlite(Path(tmp) / "bare.db", sizes)
+        results.append(
+            Result(
+                "append, realistic transactions",
+                events / edoc_s,
+                "events/s",
+                "bare sqlite3 inserts",
+                events / bare_s,
+                ">= 10000/s",
+                f"{len(sizes):,} tx, {signed:.0%} signed by actor (P-256)",
+            )
+        )
+        if db_url is None:
+            edoc_ms, bare_ms = single_event_latency(office, Path(tmp) / "bare.db")
+            results.append(
+                Result("one act, one event (commit latency)", edoc_ms, "ms", "bare insert + commit", bare_ms)
+            )
+        office.audit_checkpoint()
+        size = len(office.audit_checkpoints()) and office.audit_checkpoints()[-1].size
+        say("verifying the whole log …")
+        started = time.perf_counter()
+        report = office.verify_audit_log(workers=workers)
+        full_s = time.perf_counter() - started
+        assert report.ok, [p.message() for p in report.problems[:5]]
+        leaves = leaves_of(office)
+        once_s, tree_s = bare_hashing(leaves)
+        results.append(
+            Result(
+                "verify whole log (all checks)",
+                full_s,
+                "s",
+                "bare hashlib: each leaf once",
+                once_s,
+                "< 10 s",
+                f"{report.events:,} events, {report.signatures:,} actor signatures",
+            )
+        )
+        started = time.perf_counter()
+        report = office.verify_audit_log(workers=workers, check_signatures=False)
+        tree_only = time.perf_counter() - started
+        results.append(
+            Result(
+                "verify whole log, actor signatures aside",
+                tree_only,
+                "s",
+                "bare hashlib: whole tree",
+                tree_s,
+                "< 10 s",
+                "sequence, leaf hashes, every node, head, checkpoints, directory views",
+            )
+        )
+        say("exporting and checking the bundle offline …")
+        started = time.perf_counter()
+        office.export_audit_log(Path(tmp) / "bundle")
+        export_s = time.perf_counter() - started
+        pem = Path(tmp) / "audit.pem"
+        pem.write_text(office.audit_key().public_pem)
+        from edoc.audit.bundle import verify_bundle
+
+        started = time.perf_counter()
+        offline = verify_bundle(Path(tmp) / "bundle", pem, workers=workers)
+        offline_s = time.perf_counter() - started
+        assert offline.ok, [p.message() for p in offline.problems[:5]]
+        results.append(Result("export bundle", export_s, "s", "bare hashlib: each leaf once", once_s))
+        results.append(
+            Result(
+                "verify bundle offline (all checks)", offline_s, "s", "bare hashlib: each leaf once", once_s, "< 10 s"
+            )
+        )
+        say("proofs …")
+        db_path = home / "edoc.db" if db_url is None else None
+        med, p95, check_ms, hashes, bare_ms = proof_times(office, db_path, size)
+        results.append(
+            Result(
+                "inclusion proof (office.audit_proof)",
+                med,
+                "ms",
+                "bare sqlite3 row lookup" if db_path else "",
+                bare_ms if db_path else None,
+                "< 1 ms",
+                f"p95 {p95:.2f} ms; {hashes} hashes ({hashes * 32} bytes) for {size:,} events",
+            )
+        )
+        results.append(Result("inclusion proof check (edoc.audit.check)", check_ms, "ms", note="independent checker"))
+        cps = office.audit_checkpoints()
+        started = time.perf_counter()
+        consistency = office.audit_consistency(cps[0].size, cps[-1].size)
+        results.append(
+            Result(
+                "consistency proof",
+                (time.perf_counter() - started) * 1000,
+                "ms",
+                note=f"{len(consistency.path)} hashes, {cps[0].size:,} -> {cps[-1].size:,}",
+            )
+        )
+        office.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--signed", type=float, default=0.1, help="share of events signed by their actor")
+    parser.add_argument("--db", default=None, help="database URL (default: SQLite in a temporary home)")
+    parser.add_argument("--workers", type=int, default=None, help="processes for actors' signatures")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = run(args.events, args.signed, args.db, args.workers)
+    if args.json:
+        print(to_json(results))
+    else:
+        print_table(f"audit log, {args.events:,} events", results)
+
+
+if __name__ == "__main__":
+    main()
