@@ -17,8 +17,9 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from edoc.office import Office, init_office, open_office
+    from edoc.signing.verify import VerificationReport, verify_pdf
 
-__all__ = ["Office", "__version__", "init_office", "open_office"]
+__all__ = ["Office", "VerificationReport", "__version__", "init_office", "open_office", "verify_pdf"]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,4 +27,8 @@ def __getattr__(name: str) -> Any:
         from edoc import office
 
         return getattr(office, name)
+    if name in ("verify_pdf", "VerificationReport"):
+        from edoc.signing import verify
+
+        return getattr(verify, name)
     raise AttributeError(f"module 'edoc' has no attribute {name!r}")

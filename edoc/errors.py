@@ -402,6 +402,16 @@ class DocumentChanged(Conflict):
 # --- verification (issue 6) ----------------------------------------------------------------
 
 
+class VerifyFileNotFound(NotFound):
+    """A file given to ``edoc verify`` does not exist."""
+
+    en = "no such file: {path}"
+    th = "ไม่พบไฟล์ {path}"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path=path)
+
+
 # --- registers (issue 7) -------------------------------------------------------------------
 
 
