@@ -73,6 +73,26 @@ _WORDS: dict[str, tuple[str, str]] = {
     # signing (issue 5)
 
     # verification (issue 6)
+    "verify_TOTAL-PASSED": ("valid", "ถูกต้อง"),
+    "verify_TOTAL-FAILED": ("not valid", "ไม่ถูกต้อง"),
+    "verify_INDETERMINATE": ("cannot be confirmed", "ยังยืนยันไม่ได้"),
+    "verify_no": ("#", "ลำดับ"),
+    "verify_field": ("Field", "ช่องลายมือชื่อ"),
+    "verify_signer": ("Signer", "ผู้ลงนาม"),
+    "verify_time": ("Time", "เวลา"),
+    "verify_level": ("Level", "ระดับ"),
+    "verify_checks": ("Checks", "ผลการตรวจ"),
+    "verify_verdict": ("Verdict", "ผลสรุป"),
+    "verify_doc_timestamp": ("document time-stamp", "การประทับเวลาเอกสาร"),
+    "verify_timestamped": ("time-stamped", "ประทับเวลาแล้ว"),
+    "verify_claimed": ("claimed by signer", "ตามที่ผู้ลงนามระบุ"),
+    "verify_intact": ("content intact", "เนื้อหาครบถ้วน"),
+    "verify_trusted": ("chain to trusted root", "ต่อถึงใบรับรองหลักที่เชื่อถือ"),
+    "verify_revocation": ("revocation", "การเพิกถอน"),
+    "verify_changes": ("changes after", "การแก้ไขภายหลัง"),
+    "verify_visual": ("looks as signed", "หน้าตาเหมือนขณะลงนาม"),
+    "verify_summary": ("{files} files in {seconds} s:", "{files} ไฟล์ ใช้เวลา {seconds} วินาที:"),
+    "verify_report_written": ("report written to {path}", "บันทึกรายงานไว้ที่ {path}"),
 
     # registers (issue 7)
 

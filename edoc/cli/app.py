@@ -74,6 +74,9 @@ app.add_typer(doc.app, name="doc")
 # signing (issue 5)
 
 # verification (issue 6)
+from edoc.cli import verify as verify_cli  # noqa: E402
+
+app.command("verify", help=verify_cli.verify.__doc__)(verify_cli.verify)
 
 # registers, search, records (issue 7)
 
