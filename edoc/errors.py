@@ -311,6 +311,135 @@ class NotAPdf(InvalidInput):
 # --- pki (issue 4) -------------------------------------------------------------------------
 
 
+class PkiNotInitialised(NotFound):
+    """The office has no CA yet."""
+
+    en = "this office has no CA yet: run 'edoc pki init' first"
+    th = "สำนักงานนี้ยังไม่มีผู้ออกใบรับรอง (CA): ให้เรียก 'edoc pki init' ก่อน"
+
+
+class PkiAlreadyInitialised(Conflict):
+    """``pki init`` on an office that already has its CA."""
+
+    en = "this office already has its CA (root {root}); it is never replaced by 'pki init'"
+    th = "สำนักงานนี้มีผู้ออกใบรับรอง (CA) แล้ว (ราก {root}) จึงสร้างใหม่ด้วย 'pki init' ไม่ได้"
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root=root)
+
+
+class CaKeysMissing(EnvironmentFailure):
+    """The CA's keys are not in this home (a signing host sharing the database, not the CA host)."""
+
+    en = "the CA keys are not in {path}: issue certificates and CRLs on the CA's host"
+    th = "ไม่พบกุญแจของผู้ออกใบรับรองใน {path}: ให้ออกใบรับรองและ CRL ที่เครื่องของผู้ออกใบรับรอง"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path=path)
+
+
+class CaNotUsable(Conflict):
+    """The issuing CA cannot issue now: expired, not yet valid, or its files do not match."""
+
+    en = "the CA cannot issue: {detail}"
+    th = "ผู้ออกใบรับรองออกใบรับรองไม่ได้: {detail}"
+
+
+class CertificateNotFound(NotFound):
+    """No certificate with this serial number."""
+
+    en = "no certificate with serial {serial}"
+    th = "ไม่พบใบรับรองหมายเลข {serial}"
+
+    def __init__(self, serial: str) -> None:
+        super().__init__(serial=serial)
+
+
+class NoCertificate(NotFound):
+    """The owner has no current certificate."""
+
+    en = "{owner} has no current certificate: run 'edoc pki issue {owner}'"
+    th = "{owner} ยังไม่มีใบรับรองที่ใช้งานได้: ให้เรียก 'edoc pki issue {owner}'"
+
+    def __init__(self, owner: str) -> None:
+        super().__init__(owner=owner)
+
+
+class AlreadyCertified(Conflict):
+    """The owner already has a current certificate (duplicate issuance)."""
+
+    en = "{owner} already has certificate {serial} valid until {not_after}: revoke it or give --replace"
+    th = "{owner} มีใบรับรองหมายเลข {serial} ใช้ได้ถึง {not_after} อยู่แล้ว: ให้เพิกถอนก่อนหรือระบุ --replace"
+
+    def __init__(self, owner: str, serial: str, not_after: str) -> None:
+        super().__init__(owner=owner, serial=serial, not_after=not_after)
+
+
+class AlreadyRevoked(Conflict):
+    """The certificate is already revoked."""
+
+    en = "certificate {serial} was already revoked on {at} ({reason})"
+    th = "ใบรับรองหมายเลข {serial} ถูกเพิกถอนไปแล้วเมื่อ {at} ({reason})"
+
+    def __init__(self, serial: str, at: str, reason: str) -> None:
+        super().__init__(serial=serial, at=at, reason=reason)
+
+
+class IdentityNotUsable(PermissionDenied):
+    """A signing identity refused before signing: its certificate is revoked, expired or not
+    yet valid (:meth:`edoc.office.Office.signing_identity`)."""
+
+
+class CertificateRevoked(IdentityNotUsable):
+    en = "the certificate {serial} of {owner} was revoked on {at} ({reason}); it can no longer sign"
+    th = "ใบรับรองหมายเลข {serial} ของ {owner} ถูกเพิกถอนเมื่อ {at} ({reason}) จึงใช้ลงนามไม่ได้อีก"
+
+    def __init__(self, owner: str, serial: str, at: str, reason: str) -> None:
+        super().__init__(owner=owner, serial=serial, at=at, reason=reason)
+
+
+class CertificateExpired(IdentityNotUsable):
+    en = "the certificate {serial} of {owner} expired on {not_after}; it can no longer sign"
+    th = "ใบรับรองหมายเลข {serial} ของ {owner} หมดอายุเมื่อ {not_after} จึงใช้ลงนามไม่ได้อีก"
+
+    def __init__(self, owner: str, serial: str, not_after: str) -> None:
+        super().__init__(owner=owner, serial=serial, not_after=not_after)
+
+
+class CertificateNotYetValid(IdentityNotUsable):
+    en = "the certificate {serial} of {owner} is valid only from {not_before}"
+    th = "ใบรับรองหมายเลข {serial} ของ {owner} เริ่มใช้ได้ตั้งแต่ {not_before}"
+
+    def __init__(self, owner: str, serial: str, not_before: str) -> None:
+        super().__init__(owner=owner, serial=serial, not_before=not_before)
+
+
+class TestKeyRefused(PermissionDenied):
+    """A committed example key (certs/) used outside a test or demo home."""
+
+    __test__ = False  # not a pytest test class
+
+    en = "{what} is one of edoc's published example keys (certs/): it is refused outside a test or demo home"
+    th = "{what} เป็นกุญแจตัวอย่างที่เผยแพร่ใน certs/ ของ edoc: ใช้ได้เฉพาะสำนักงานทดสอบหรือสาธิตเท่านั้น"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what=what)
+
+
+class TokenNotFound(NotFound):
+    """No PKCS#11 token with this label (or no key with this id on it)."""
+
+    en = "PKCS#11: {detail}"
+    th = "PKCS#11: {detail}"
+
+
+class Pkcs11Unavailable(EnvironmentFailure):
+    """The PKCS#11 module cannot be loaded or the token refused an operation."""
+
+    en = "PKCS#11: {detail}"
+    th = "PKCS#11: {detail}"
+
+
 # --- signing (issue 5) ---------------------------------------------------------------------
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -81,10 +83,18 @@ from edoc.documents.fields import read_attachment
 from edoc.documents.lifecycle import INITIAL_STATE, TransitionRefused
 from edoc.documents.thai import one_line
 from edoc.errors import (
+    AgencyNotFound,
+    AlreadyCertified,
     AlreadyExists,
+    AlreadyRevoked,
     AuditKeyExists,
     AuditKeyMissing,
     AuditLogDamaged,
+    CaKeysMissing,
+    CaNotUsable,
+    CertificateExpired,
+    CertificateNotYetValid,
+    CertificateRevoked,
     CheckpointNotFound,
     EdocError,
     EmptyField,
@@ -93,16 +103,23 @@ from edoc.errors import (
     HomeNotInitialised,
     InvalidField,
     InvalidState,
+    NoCertificate,
+    NotFound,
     PassphraseRequired,
     PermissionDenied,
+    PkiAlreadyInitialised,
+    TokenNotFound,
+    UserNotFound,
     WitnessRefused,
     WrongPassphrase,
 )
+from edoc.pki import model as pki_model
 from edoc.pki.keys import KeyRing, NoPassphrases, Passphrases, StaticPassphrases, seal_private_key
 from edoc.settings import SETTINGS_FILE, Settings, default_home, load_settings
 from edoc.storage import audit as audit_store
 from edoc.storage import directory as dir_store
 from edoc.storage import documents as doc_store
+from edoc.storage import pki as pki_store
 from edoc.storage.blobs import sha256_hex
 from edoc.storage.database import Database
 from edoc.storage.documents import INITIAL_ROLES, SIGNER_ROLES
@@ -784,6 +801,924 @@ class Office:
         return after
 
     # -- pki (issue 4) --------------------------------------------------------------------------
+    # The pilot's CA. Public API for other issues (see docs/pki.md):
+    #   signing_identity(owner) -> SigningIdentity   trust_roots() -> [x509.Certificate]
+    #   latest_crl() -> CrlInfo | None               export_chain(owner) -> [cert, issuing, root]
+    #   pki_server() -> PkiServer (context manager: CRL, OCSP and TSA on 127.0.0.1)   tsa_url()
+
+    def use_passphrases(self, passphrases: Passphrases) -> None:
+        """Unlock keys with ``passphrases`` from now on (keys already unlocked stay unlocked)."""
+        if not isinstance(passphrases, Passphrases):
+            raise TypeError("passphrases must be a Passphrases source")
+        self.keyring.passphrases = passphrases
+
+    def pki_init(
+        self,
+        key: str | pki_model.KeyType | None = None,
+        *,
+        organisation: str | None = None,
+        base_url: str | None = None,
+        service_key: str | pki_model.KeyType | None = None,
+    ) -> pki_model.CaInfo:
+        """Create the pilot's root CA and issuing CA, the TSA and OCSP responder certificates,
+        the first CRLs, and put the root on the trust list (``edoc pki init``).
+
+        ``key``: ``rsa3072`` (default, the setting ``pki.ca_key``) or ``p384``. ``organisation``:
+        the O of the CA names (default: the office's name). ``base_url``: where ``edoc pki serve``
+        will be published; it is written into the certificates and saved as ``pki.base_url``.
+        Passphrases needed: ``ca`` (CA keys, files in ``<home>/pki/``), ``tsa`` and ``ocsp``.
+        """
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        from edoc.pki import cafiles, profiles
+        from edoc.pki.keys import seal_private_key
+
+        kt = pki_model.KeyType.parse(key or self.settings.pki.ca_key, allowed=pki_model.CA_KEY_TYPES)
+        service_kt = pki_model.KeyType.parse(
+            service_key or self.settings.pki.user_key, allowed=pki_model.END_ENTITY_KEY_TYPES, field_name="service-key"
+        )
+        org = validate_text("organisation", organisation or self.settings.office.name, max_length=64)
+        urls = profiles.Urls.of(base_url if base_url is not None else self.settings.pki.base_url)
+        existing = self._read(lambda s: pki_store.ca_row(s, pki_model.CertKind.ROOT))
+        if existing is not None:
+            raise PkiAlreadyInitialised(existing.serial)
+        rounds = self.settings.pki.kdf_rounds
+        secrets_ = {owner: self.keyring.passphrases.get(owner) for owner in ("ca", "tsa", "ocsp")}
+        if urls.base != self.settings.pki.base_url.rstrip("/"):
+            self._save_setting("pki", "base_url", urls.base)
+        files = cafiles.CaFiles(self.home)
+        with files.lock():
+            now = self.now()
+            files.set_aside(now)
+            start = now - profiles.BACKDATE
+            root_key = profiles.generate_key(kt)
+            root_name = profiles.ca_name(org, profiles.common_name(org, "Root CA"))
+            root = profiles.build_root(
+                root_key, root_name, start, now + timedelta(days=self.settings.pki.root_validity_days)
+            )
+            issuing_key = profiles.generate_key(kt)
+            issuing = profiles.build_issuing(
+                issuing_key.public_key(),
+                profiles.ca_name(org, profiles.common_name(org, "Issuing CA 1")),
+                root,
+                root_key,
+                start,
+                min(now + timedelta(days=self.settings.pki.ca_validity_days), root.not_valid_after_utc),
+                urls,
+            )
+            # files before rows: keys sealed in memory, then written atomically (0600)
+            files.write(
+                cafiles.ROOT_KEY, seal_private_key(root_key, secrets_["ca"], name="root", rounds=rounds), secret=True
+            )
+            files.write(
+                cafiles.ISSUING_KEY,
+                seal_private_key(issuing_key, secrets_["ca"], name="issuing", rounds=rounds),
+                secret=True,
+            )
+            files.write(cafiles.ROOT_CERT, root.public_bytes(Encoding.PEM), secret=False)
+            files.write(cafiles.ISSUING_CERT, issuing.public_bytes(Encoding.PEM), secret=False)
+            services = []
+            for kind, owner, days, build in (
+                (pki_model.CertKind.TSA, "tsa", self.settings.pki.tsa_validity_days, profiles.build_tsa),
+                (pki_model.CertKind.OCSP, "ocsp", self.settings.pki.ocsp_validity_days, profiles.build_ocsp_responder),
+            ):
+                service_key_obj = profiles.generate_key(service_kt)
+                label = "Time-Stamping Authority" if kind is pki_model.CertKind.TSA else "OCSP Responder"
+                cert = build(
+                    service_key_obj.public_key(),
+                    profiles.ca_name(org, profiles.common_name(org, label)),
+                    issuing,
+                    issuing_key,
+                    start,
+                    min(now + timedelta(days=days), issuing.not_valid_after_utc),
+                    urls,
+                )
+                sealed = seal_private_key(service_key_obj, secrets_[owner], name=owner, rounds=rounds)
+                services.append((kind, owner, cert, sealed))
+
+            def act(session: Session) -> None:
+                pki_store.lock_ca(session)
+                clash = pki_store.ca_row(session, pki_model.CertKind.ROOT)
+                if clash is not None:
+                    raise PkiAlreadyInitialised(clash.serial)
+                root_row = pki_store.insert_certificate(
+                    session,
+                    pki_store.certificate_values(
+                        root, kind=pki_model.CertKind.ROOT, owner="ca", storage=pki_model.KeyStorage.FILE, issued_at=now
+                    ),
+                )
+                issuing_row = pki_store.insert_certificate(
+                    session,
+                    pki_store.certificate_values(
+                        issuing,
+                        kind=pki_model.CertKind.ISSUING,
+                        owner="ca",
+                        storage=pki_model.KeyStorage.FILE,
+                        issued_at=now,
+                        issuer_id=root_row.id,
+                    ),
+                )
+                self._record(
+                    session,
+                    "pki.init",
+                    payload={
+                        "root": pki_model.cert_payload(root),
+                        "issuing": pki_model.cert_payload(issuing),
+                        "key": kt.value,
+                        "organisation": org,
+                        "base_url": urls.base,
+                    },
+                )
+                for kind, owner, cert, sealed in services:
+                    pki_store.insert_certificate(
+                        session,
+                        pki_store.certificate_values(
+                            cert,
+                            kind=kind,
+                            owner=owner,
+                            storage=pki_model.KeyStorage.DATABASE,
+                            issued_at=now,
+                            issuer_id=issuing_row.id,
+                            key_data=sealed,
+                        ),
+                    )
+                    self._record(
+                        session,
+                        "pki.issue",
+                        payload={**pki_model.cert_payload(cert), "kind": kind.value, "owner": owner},
+                    )
+                assert root_row.id is not None and issuing_row.id is not None
+                self._sign_crl(session, issuing_row.id, issuing, issuing_key, pki_model.CertKind.ISSUING, now)
+                self._sign_crl(session, root_row.id, root, root_key, pki_model.CertKind.ROOT, now)
+                anchor = pki_model.TrustAnchor(
+                    fingerprint=pki_model.fingerprint(root.public_bytes(Encoding.DER)),
+                    subject=root.subject.rfc4514_string(),
+                    label="pilot root",
+                    source="pilot",
+                    added_at=now,
+                    der=root.public_bytes(Encoding.DER),
+                )
+                if pki_store.trust_anchor(session, anchor.fingerprint) is None:
+                    pki_store.insert_trust_anchor(session, anchor)
+                    self._record(session, "pki.trust.add", payload=pki_model.anchor_payload(anchor))
+
+            self._run(act)
+        return self.pki_status()
+
+    def pki_status(self) -> pki_model.CaInfo:
+        """The office's CA: root, issuing CA, TSA and OCSP certificates; :class:`PkiNotInitialised` before init."""
+        from edoc.pki import cafiles
+
+        def read(session: Session) -> pki_model.CaInfo:
+            root, issuing = pki_store.require_ca(session)
+            now = self.now()
+            services = pki_store.current_rows(session, ["tsa", "ocsp"], now)
+            return pki_model.CaInfo(
+                root=pki_store.to_info(root),
+                issuing=pki_store.to_info(issuing),
+                tsa=pki_store.to_info(services["tsa"]) if "tsa" in services else None,
+                ocsp=pki_store.to_info(services["ocsp"]) if "ocsp" in services else None,
+                base_url=self.settings.pki.base_url.rstrip("/"),
+                keys_here=cafiles.CaFiles(self.home).exists(cafiles.ISSUING_KEY),
+            )
+
+        return self._read(read)
+
+    def issue_certificate(
+        self,
+        username: str | None = None,
+        *,
+        agency: str | None = None,
+        key: str | pki_model.KeyType | None = None,
+        pkcs11_token: str | None = None,
+        replace: bool = False,
+        actor: str | None = None,
+    ) -> pki_model.CertificateInfo:
+        """Issue a signing certificate to a user, or an agency seal with ``agency=CODE``
+        (``edoc pki issue``).
+
+        The key is made here and stored encrypted under the owner's passphrase, or created on
+        the PKCS#11 token labelled ``pkcs11_token`` (PIN: owner ``pkcs11:<label>``). An owner who
+        already has a current certificate gets :class:`AlreadyCertified` unless ``replace``,
+        which revokes the old one as ``superseded`` in the same act. ``actor``: an admin on
+        whose authority this is done (checked against the permission policy); None for the CA
+        operator at the command line.
+        """
+        if (username is None) == (agency is None):
+            raise InvalidField("owner", "give either a username or an agency code")
+        owner = (
+            validate_username(username)
+            if username is not None
+            else pki_model.agency_owner(validate_agency_code(agency or ""))
+        )
+        return self.issue_certificates(
+            [pki_model.CertificateRequest(owner, key, pkcs11_token)], replace=replace, actor=actor
+        )[0]
+
+    def issue_certificates(
+        self,
+        requests: Iterable[pki_model.CertificateRequest],
+        *,
+        replace: bool = False,
+        actor: str | None = None,
+        workers: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[pki_model.CertificateInfo]:
+        """Issue many certificates in one act (the pilot's 1,775): all of them or none.
+
+        Keys are generated and sealed in parallel worker processes (see :mod:`edoc.pki.bulk`);
+        ``progress(done, total)`` follows that work. Every owner's passphrase is asked for
+        before any work starts.
+        """
+        from edoc.pki import bulk, profiles
+
+        reqs = [self._pki_request(r) for r in requests]
+        owners = [r.owner for r in reqs]
+        if len(set(owners)) != len(owners):
+            raise InvalidField("owner", f"{next(o for o in owners if owners.count(o) > 1)} is named twice")
+        if not reqs:
+            return []
+        now = self.now()
+        usernames = [o for o in owners if not o.startswith(pki_model.AGENCY_PREFIX)]
+        codes = [o[len(pki_model.AGENCY_PREFIX) :] for o in owners if o.startswith(pki_model.AGENCY_PREFIX)]
+
+        def gather(session: Session) -> tuple[dict[str, pki_store.SubjectFacts], dict[str, Any]]:
+            pki_store.require_ca(session)
+            facts = pki_store.subject_facts(session, usernames, codes)
+            if actor is not None:
+                acting, _ = self._actor(session, actor)
+                for agency_code in sorted({f.agency_code for f in facts.values()}):
+                    require(acting, Act.ISSUE_CERTIFICATE, agency_code)
+            current = pki_store.current_rows(session, owners, now)
+            return facts, {o: (r.serial, r.not_after) for o, r in current.items()}
+
+        facts, current = self._read(gather)
+        for r in reqs:
+            fact = facts.get(r.owner)
+            if fact is None:
+                if r.owner.startswith(pki_model.AGENCY_PREFIX):
+                    raise AgencyNotFound(r.owner[len(pki_model.AGENCY_PREFIX) :])
+                raise UserNotFound(r.owner)
+            if not fact.active:
+                raise PermissionDenied(f"the account {r.owner!r} is disabled")
+            if r.owner in current and not replace:
+                serial, not_after = current[r.owner]
+                raise AlreadyCertified(r.owner, serial, not_after.isoformat())
+        ca_cert, ca_key, issuing_id = self._issuing_ca(now)
+        urls = profiles.Urls.of(self.settings.pki.base_url)
+        # every passphrase first: a missing one fails before any key is made
+        jobs = [
+            bulk.KeyJob(pki_model.KeyType(str(r.key)), self.keyring.passphrases.get(r.owner), r.owner)
+            for r in reqs
+            if r.pkcs11_token is None
+        ]
+        pins = {
+            r.pkcs11_token: self.keyring.passphrases.get(pki_model.pin_owner(r.pkcs11_token))
+            for r in reqs
+            if r.pkcs11_token
+        }
+        sealed = iter(bulk.make_sealed_keys(jobs, self.settings.pki.kdf_rounds, workers=workers, progress=progress))
+        not_after = min(now + timedelta(days=self.settings.pki.validity_days), ca_cert.not_valid_after_utc)
+        start = now - profiles.BACKDATE
+        values: list[dict[str, Any]] = []
+        for r in reqs:
+            fact = facts[r.owner]
+            key_type = pki_model.KeyType(str(r.key))
+            key_data: bytes | None = None
+            key_id: bytes | None = None
+            if r.pkcs11_token is None:
+                made = next(sealed)
+                public_der, key_data = made.public_der, made.key_data
+            else:
+                from edoc.pki import pkcs11
+
+                key_id = os.urandom(16)
+                public_der = pkcs11.generate_key_on_token(
+                    self._pkcs11_module(), r.pkcs11_token, pins[r.pkcs11_token], key_type, key_id=key_id, label=r.owner
+                )
+            public = profiles.load_public(public_der)
+            if fact.kind is pki_model.CertKind.SEAL:
+                subject = profiles.seal_name(agency_name=fact.agency_name, agency_code=fact.agency_code)
+            else:
+                subject = profiles.user_name(
+                    full_name=fact.full_name,
+                    position=fact.position,
+                    agency_name=fact.agency_name,
+                    unit_name=fact.unit_name,
+                    username=fact.username,
+                )
+            cert = profiles.build_signer(
+                public,
+                subject,
+                ca_cert,
+                ca_key,
+                start,
+                not_after,
+                urls,
+                email=fact.email if fact.kind is pki_model.CertKind.USER else None,
+            )
+            if r.pkcs11_token is not None and key_id is not None:
+                from edoc.pki import pkcs11
+
+                pkcs11.store_certificate(
+                    self._pkcs11_module(),
+                    r.pkcs11_token,
+                    pins[r.pkcs11_token],
+                    profiles.der(cert),
+                    key_id=key_id,
+                    label=r.owner,
+                )
+            values.append(
+                pki_store.certificate_values(
+                    cert,
+                    kind=fact.kind,
+                    owner=r.owner,
+                    storage=pki_model.KeyStorage.PKCS11 if r.pkcs11_token else pki_model.KeyStorage.DATABASE,
+                    issued_at=now,
+                    issuer_id=issuing_id,
+                    key_data=key_data,
+                    account_id=fact.account_id,
+                    agency_id=fact.agency_id,
+                    pkcs11_token=r.pkcs11_token,
+                    pkcs11_key_id=key_id.hex() if key_id is not None else None,
+                    key_type=key_type,
+                )
+            )
+
+        def act(session: Session) -> list[pki_model.CertificateInfo]:
+            pki_store.lock_ca(session)
+            for owner, old in pki_store.current_rows(session, owners, now).items():
+                if not replace:
+                    raise AlreadyCertified(owner, old.serial, old.not_after.isoformat())
+                pki_store.revoke_row(session, old, now, pki_model.RevocationReason.SUPERSEDED)
+                self._record(
+                    session,
+                    "pki.revoke",
+                    agency=facts[owner].agency_code,
+                    payload={"serial": old.serial, "owner": owner, "reason": "superseded"},
+                )
+            pki_store.insert_certificates(session, values)
+            for v in values:
+                self._record(
+                    session,
+                    "pki.issue",
+                    actor=actor or SYSTEM,
+                    agency=facts[v["owner"]].agency_code,
+                    payload={
+                        "serial": v["serial"],
+                        "fingerprint": v["fingerprint"],
+                        "kind": v["kind"],
+                        "owner": v["owner"],
+                        "key_type": v["key_type"],
+                        "key_storage": v["key_storage"],
+                        "not_after": v["not_after"].isoformat(),
+                    },
+                )
+            return [pki_store.values_to_info(v) for v in values]
+
+        return self._run(act)
+
+    def revoke(
+        self, target: str, reason: str | pki_model.RevocationReason = "unspecified", *, actor: str | None = None
+    ) -> list[pki_model.CertificateInfo]:
+        """Revoke a certificate by serial (hex), or every current certificate of an owner
+        (username or ``agency:CODE``) (``edoc pki revoke``). From this moment OCSP answers
+        ``revoked`` and :meth:`signing_identity` refuses; the CRL lists it from the next
+        :meth:`publish_crl`."""
+        why = pki_model.RevocationReason.parse(reason)
+        if not isinstance(target, str) or not target.strip():
+            raise InvalidField("target", "give a serial number or an owner")
+        now = self.now()
+
+        def act(session: Session) -> list[pki_model.CertificateInfo]:
+            if pki_model.looks_like_serial(target):
+                rows = [pki_store.row_by_serial(session, pki_model.serial_hex(pki_model.parse_serial(target)))]
+                if rows[0].revoked_at is not None:
+                    raise AlreadyRevoked(
+                        rows[0].serial, rows[0].revoked_at.isoformat(), rows[0].revocation_reason or ""
+                    )
+            else:
+                owner = self._pki_owner(target)
+                every = pki_store.owner_rows(session, owner)
+                rows = [r for r in every if r.revoked_at is None and r.not_after > now]
+                if not rows:
+                    if owner.startswith(pki_model.AGENCY_PREFIX):
+                        dir_store.agency_row(session, owner[len(pki_model.AGENCY_PREFIX) :])
+                    elif owner not in pki_model.SERVICE_OWNERS:
+                        dir_store.account_row(session, owner)
+                    revoked = [r for r in every if r.revoked_at is not None]
+                    if revoked:
+                        newest = revoked[0]
+                        assert newest.revoked_at is not None
+                        raise AlreadyRevoked(
+                            newest.serial, newest.revoked_at.isoformat(), newest.revocation_reason or ""
+                        )
+                    raise NoCertificate(owner)
+            for row in rows:
+                if row.kind in (pki_model.CertKind.ROOT.value, pki_model.CertKind.ISSUING.value):
+                    raise InvalidField("target", f"{row.serial} is a CA certificate; 'pki revoke' revokes end entities")
+            agency_codes = dir_store.agency_codes_by_id(session)
+            if actor is not None:
+                acting, _ = self._actor(session, actor)
+                for row in rows:
+                    require(acting, Act.ISSUE_CERTIFICATE, agency_codes.get(row.agency_id or -1, acting.agency))
+            out = []
+            for row in rows:
+                pki_store.revoke_row(session, row, now, why)
+                self._record(
+                    session,
+                    "pki.revoke",
+                    actor=actor or SYSTEM,
+                    agency=agency_codes.get(row.agency_id or -1, ""),
+                    payload={"serial": row.serial, "owner": row.owner, "reason": why.value},
+                )
+                out.append(pki_store.to_info(row))
+            return out
+
+        return self._run(act)
+
+    def publish_crl(self) -> pki_model.CrlInfo:
+        """Sign a fresh CRL of the issuing CA, and of the root when its key is here (``edoc pki crl``).
+
+        Returns the issuing CA's CRL (the one end-entity certificates point at)."""
+        now = self.now()
+        ca_cert, ca_key, issuing_id = self._issuing_ca(now)
+        root = self._root_ca(now)
+
+        def act(session: Session) -> pki_model.CrlInfo:
+            pki_store.lock_ca(session)
+            info = self._sign_crl(session, issuing_id, ca_cert, ca_key, pki_model.CertKind.ISSUING, now)
+            if root is not None:
+                self._sign_crl(session, root[2], root[0], root[1], pki_model.CertKind.ROOT, now)
+            return info
+
+        return self._run(act)
+
+    def unlock_ca(self) -> None:
+        """Unlock the issuing CA's key now (passphrase ``ca``) and check it can issue; the key
+        stays unlocked for this process. Raises what issuance would raise."""
+        self._issuing_ca(self.now())
+
+    def latest_crl(self, issuer: str | pki_model.CertKind = pki_model.CertKind.ISSUING) -> pki_model.CrlInfo | None:
+        """The newest CRL of the issuing CA (or of the root), as stored; None if none was signed."""
+        kind = pki_model.CertKind(issuer)
+        if kind not in (pki_model.CertKind.ISSUING, pki_model.CertKind.ROOT):
+            raise InvalidField("issuer", "CRLs are signed by the issuing CA or the root")
+
+        def read(session: Session) -> pki_model.CrlInfo | None:
+            root, issuing = pki_store.require_ca(session)
+            row = issuing if kind is pki_model.CertKind.ISSUING else root
+            assert row.id is not None
+            return pki_store.latest_crl(session, row.id, kind)
+
+        return self._read(read)
+
+    def signing_identity(self, owner: str, *, at: datetime | None = None) -> pki_model.SigningIdentity:
+        """The certificate, chain and unlocked key (or PKCS#11 reference) ``owner`` signs with.
+
+        ``owner`` is a username or ``agency:CODE``. Refuses, with a specific error, an owner
+        without a certificate, a revoked, expired or not-yet-valid certificate, a disabled
+        account, a CA that is no longer valid, a wrong passphrase or PIN, and (outside test and
+        demo homes) the published example keys. Call it before signing: a revoked user can no
+        longer sign.
+        """
+        from cryptography import x509
+
+        from edoc.pki import profiles, testkeys
+
+        name = self._pki_owner(owner)
+        when = at or self.now()
+
+        def gather(session: Session) -> tuple[Any, list[Any]]:
+            rows = pki_store.owner_rows(session, name, pki_store.END_ENTITY_KINDS)
+            if name.startswith(pki_model.AGENCY_PREFIX):
+                dir_store.agency_row(session, name[len(pki_model.AGENCY_PREFIX) :])
+            else:
+                account = dir_store.account_row(session, name)
+                if not account.active:
+                    raise PermissionDenied(f"the account {name!r} is disabled")
+            if not rows:
+                raise NoCertificate(name)
+            chosen = next(
+                (r for r in rows if r.revoked_at is None and r.not_before <= when <= r.not_after),
+                None,
+            )
+            if chosen is None:
+                newest = rows[0]
+                if newest.revoked_at is not None:
+                    raise CertificateRevoked(
+                        name, newest.serial, newest.revoked_at.isoformat(), newest.revocation_reason or "unspecified"
+                    )
+                if when > newest.not_after:
+                    raise CertificateExpired(name, newest.serial, newest.not_after.isoformat())
+                raise CertificateNotYetValid(name, newest.serial, newest.not_before.isoformat())
+            chain = pki_store.chain_rows(session, chosen)
+            for ca in chain:
+                if ca.revoked_at is not None:
+                    raise CaNotUsable(f"the CA certificate {ca.serial} was revoked")
+                if not ca.not_before <= when <= ca.not_after:
+                    raise CaNotUsable(f"the CA certificate {ca.serial} is valid {ca.not_before} to {ca.not_after}")
+            return chosen, chain
+
+        row, chain = self._read(gather)
+        cert = x509.load_der_x509_certificate(row.der)
+        key_type = pki_model.KeyType(row.key_type)
+        chain_certs = tuple(x509.load_der_x509_certificate(c.der) for c in chain)
+        if row.key_storage == pki_model.KeyStorage.PKCS11.value:
+            from edoc.pki import pkcs11
+
+            token = row.pkcs11_token or ""
+            ref = pki_model.Pkcs11KeyRef(
+                module=self._pkcs11_module(),
+                token_label=token,
+                key_id=bytes.fromhex(row.pkcs11_key_id or ""),
+                key_label=name,
+                pin=self.keyring.passphrases.get(pki_model.pin_owner(token)),
+            )
+            if not pkcs11.key_exists(ref):
+                raise TokenNotFound(f"the key of {name} ({row.pkcs11_key_id}) is not on token {token!r}")
+            return pki_model.SigningIdentity(name, cert, chain_certs, key_type, pkcs11=ref)
+        data = row.key_data
+        if data is None:
+            raise NoCertificate(name)
+        private = self.keyring.unlock(name, row.serial, lambda: data)
+        if not profiles.same_public_key(private, cert):
+            raise CaNotUsable(f"the stored key of {name} does not belong to certificate {row.serial}")
+        testkeys.refuse_example_key(private.public_key(), demo=self.settings.office.demo, what=f"the key of {name}")
+        return pki_model.SigningIdentity(name, cert, chain_certs, key_type, private_key=private)
+
+    def certificates(
+        self, owner: str | None = None, *, kind: str | pki_model.CertKind | None = None, agency: str | None = None
+    ) -> list[pki_model.CertificateInfo]:
+        """Certificates in the CA's register, oldest first; filter by owner, kind or agency."""
+        name = self._pki_owner(owner) if owner is not None else None
+        kind_value = pki_model.CertKind(kind).value if kind is not None else None
+
+        def read(session: Session) -> list[pki_model.CertificateInfo]:
+            agency_id = dir_store.agency_row(session, agency).id if agency is not None else None
+            return [
+                pki_store.to_info(r)
+                for r in pki_store.list_rows(session, owner=name, kind=kind_value, agency_id=agency_id)
+            ]
+
+        return self._read(read)
+
+    def certificate(self, serial: str) -> pki_model.CertificateInfo:
+        """One certificate by serial (hex)."""
+        wanted = pki_model.serial_hex(pki_model.parse_serial(serial))
+        return self._read(lambda s: pki_store.to_info(pki_store.row_by_serial(s, wanted)))
+
+    def certificate_status(self, serial: str | int) -> pki_model.CertStatus:
+        """good, revoked or unknown, as OCSP answers for a serial of the issuing CA."""
+        number = serial if isinstance(serial, int) else pki_model.parse_serial(serial)
+
+        def read(session: Session) -> pki_model.CertStatus:
+            _root, issuing = pki_store.require_ca(session)
+            assert issuing.id is not None
+            return pki_store.status_of(session, number, issuing.id)[0]
+
+        return self._read(read)
+
+    def export_root(self) -> Any:
+        """The pilot root CA certificate (``x509.Certificate``; ``edoc pki export-root``)."""
+        from cryptography import x509
+
+        root, _issuing = self._read(pki_store.require_ca)
+        return x509.load_der_x509_certificate(root.der)
+
+    def export_chain(self, owner: str) -> list[Any]:
+        """``[certificate, issuing CA, root]`` (``x509.Certificate``s) of an owner's current
+        certificate (the newest if none is current), or of a serial (``edoc pki export-cert``)."""
+        from cryptography import x509
+
+        def read(session: Session) -> list[Any]:
+            pki_store.require_ca(session)
+            if pki_model.looks_like_serial(owner):
+                row = pki_store.row_by_serial(session, pki_model.serial_hex(pki_model.parse_serial(owner)))
+            else:
+                name = self._pki_owner(owner)
+                current = pki_store.current_rows(session, [name], self.now())
+                rows = pki_store.owner_rows(session, name)
+                if name in current:
+                    row = current[name]
+                elif rows:
+                    row = rows[0]
+                else:
+                    if name.startswith(pki_model.AGENCY_PREFIX):
+                        dir_store.agency_row(session, name[len(pki_model.AGENCY_PREFIX) :])
+                    elif name not in pki_model.SERVICE_OWNERS:
+                        dir_store.account_row(session, name)
+                    raise NoCertificate(name)
+            return [x509.load_der_x509_certificate(r.der) for r in [row, *pki_store.chain_rows(session, row)]]
+
+        return self._read(read)
+
+    def trust_anchors(self) -> list[pki_model.TrustAnchor]:
+        """The office's trust list (``edoc pki trust list``)."""
+        return self._read(pki_store.trust_anchors)
+
+    def trust_roots(self) -> list[Any]:
+        """The trusted roots as ``x509.Certificate``s, for verification. Never the OS store."""
+        return [a.certificate for a in self.trust_anchors()]
+
+    def add_trust_root(self, data: bytes, *, label: str | None = None) -> list[pki_model.TrustAnchor]:
+        """Add the CA certificate(s) in ``data`` (PEM or DER) to the trust list
+        (``edoc pki trust add FILE.pem``), e.g. the Thailand National Root CA."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import Encoding
+        from cryptography.x509.oid import NameOID
+
+        from edoc.pki import profiles
+
+        if not isinstance(data, bytes):
+            raise TypeError("data must be bytes")
+        try:
+            certs = (
+                x509.load_pem_x509_certificates(data)
+                if b"-----BEGIN" in data
+                else [x509.load_der_x509_certificate(data)]
+            )
+        except ValueError:
+            raise InvalidField("file", "not a PEM or DER certificate") from None
+        now = self.now()
+        anchors = []
+        for cert in certs:
+            if not profiles.is_ca(cert):
+                raise InvalidField("file", f"{cert.subject.rfc4514_string()} is not a CA certificate")
+            if cert.not_valid_after_utc < now:
+                raise InvalidField("file", f"{cert.subject.rfc4514_string()} expired on {cert.not_valid_after_utc}")
+            cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+            name = label or (str(cns[0].value) if cns else cert.subject.rfc4514_string())
+            der = cert.public_bytes(Encoding.DER)
+            anchors.append(
+                pki_model.TrustAnchor(
+                    fingerprint=pki_model.fingerprint(der),
+                    subject=cert.subject.rfc4514_string(),
+                    label=validate_text("label", name),
+                    source="added",
+                    added_at=now,
+                    der=der,
+                )
+            )
+
+        def act(session: Session) -> list[pki_model.TrustAnchor]:
+            for anchor in anchors:
+                if pki_store.trust_anchor(session, anchor.fingerprint) is not None:
+                    raise AlreadyExists("trust anchor", anchor.fingerprint)
+                pki_store.insert_trust_anchor(session, anchor)
+                self._record(session, "pki.trust.add", payload=pki_model.anchor_payload(anchor))
+            return anchors
+
+        return self._run(act)
+
+    def remove_trust_root(self, fingerprint: str) -> pki_model.TrustAnchor:
+        """Take a root off the trust list (not the pilot root: that would orphan every signature)."""
+        wanted = fingerprint.strip().lower().replace(":", "")
+
+        def act(session: Session) -> pki_model.TrustAnchor:
+            matches = (
+                [a for a in pki_store.trust_anchors(session) if a.fingerprint.startswith(wanted)] if wanted else []
+            )
+            if len(matches) != 1:
+                raise NotFound(f"no single trust anchor with fingerprint {fingerprint!r}")
+            anchor = matches[0]
+            if anchor.source == "pilot":
+                raise InvalidState("the pilot root", "the office's own root", "remove it from the trust list")
+            pki_store.delete_trust_anchor(session, anchor.fingerprint)
+            self._record(session, "pki.trust.remove", payload=pki_model.anchor_payload(anchor))
+            return anchor
+
+        return self._run(act)
+
+    def tsa_url(self) -> str:
+        """Where RFC 3161 time-stamps are asked for: ``signing.tsa_url`` or ``<pki.base_url>/tsa``."""
+        from edoc.pki.profiles import Urls
+
+        return self.settings.signing.tsa_url or Urls.of(self.settings.pki.base_url).tsa
+
+    def pki_server(self, *, host: str = "127.0.0.1", port: int | None = None, refresh_crl: bool = False) -> Any:
+        """The CRL/OCSP/TSA server (:class:`edoc.pki.server.PkiServer`), not yet started.
+
+        The TSA and OCSP keys are unlocked now, once (passphrases ``tsa`` and ``ocsp``). The
+        port defaults to the one in ``pki.base_url``; 0 picks a free one. With ``refresh_crl``
+        the CA key is unlocked too (passphrase ``ca``) and a fresh CRL is signed whenever the
+        published one is past half its life or older than the latest revocation. Use it as a
+        context manager: ``with office.pki_server() as server: ...``.
+        """
+        import urllib.parse
+
+        from cryptography import x509
+
+        from edoc.pki import ocsp, profiles, server, tsa
+
+        now = self.now()
+
+        def read(session: Session) -> tuple[Any, Any, dict[str, Any]]:
+            root, issuing = pki_store.require_ca(session)
+            return root, issuing, pki_store.current_rows(session, ["tsa", "ocsp"], now)
+
+        root_row, issuing_row, services = self._read(read)
+        for owner in ("tsa", "ocsp"):
+            if owner not in services:
+                raise NoCertificate(owner)
+        issuing = x509.load_der_x509_certificate(issuing_row.der)
+        root = x509.load_der_x509_certificate(root_row.der)
+        keys = {}
+        for owner in ("tsa", "ocsp"):
+            row = services[owner]
+            keys[owner] = self.keyring.unlock(owner, row.serial, partial(self._stored_key, row.key_data, owner))
+        tsa_cert = x509.load_der_x509_certificate(services["tsa"].der)
+        ocsp_cert = x509.load_der_x509_certificate(services["ocsp"].der)
+        assert issuing_row.id is not None and root_row.id is not None
+        issuing_id, root_id = issuing_row.id, root_row.id
+        signer = self._issuing_ca(now) if refresh_crl else None
+        root_signer = self._root_ca(now) if refresh_crl else None
+
+        def lookup(serial: int) -> ocsp.Status:
+            status, at, reason = self._read(lambda s: pki_store.status_of(s, serial, issuing_id))
+            flag = None
+            if reason and reason != pki_model.RevocationReason.UNSPECIFIED.value:
+                flag = pki_model.RevocationReason(reason).flag
+            return ocsp.Status(status, at, flag)
+
+        refresh_lock = threading.Lock()
+
+        def crl(which: str) -> bytes | None:
+            kind = pki_model.CertKind.ISSUING if which == "issuing" else pki_model.CertKind.ROOT
+            issuer_id = issuing_id if kind is pki_model.CertKind.ISSUING else root_id
+            active = signer if kind is pki_model.CertKind.ISSUING else root_signer
+            latest, last_revocation = self._read(
+                lambda s: (pki_store.latest_crl(s, issuer_id, kind), pki_store.latest_revocation(s, issuer_id))
+            )
+            if active is not None:
+                moment = self.now()
+                stale = latest is None or moment >= latest.this_update + (latest.next_update - latest.this_update) / 2
+                if stale or (
+                    last_revocation is not None and latest is not None and last_revocation >= latest.this_update
+                ):
+                    with refresh_lock:
+                        latest = self._run(
+                            partial(self._fresh_crl, issuer_id=issuer_id, signer=active, kind=kind, now=moment)
+                        )
+            return None if latest is None else latest.der
+
+        service = server.Service(
+            responder=ocsp.Responder(
+                issuing,
+                ocsp_cert,
+                keys["ocsp"],
+                lookup,
+                validity=timedelta(minutes=self.settings.pki.ocsp_next_update_minutes),
+            ),
+            stamper=tsa.TimeStamper(tsa_cert, keys["tsa"], [issuing]),
+            crl=crl,
+            ca_certificates={"issuing": profiles.der(issuing), "root": profiles.der(root)},
+            now=self.now,
+        )
+        if port is None:
+            port = urllib.parse.urlsplit(self.settings.pki.base_url).port or 80
+        return server.PkiServer(service, host, port)
+
+    # pki helpers
+
+    def _pki_owner(self, owner: str) -> str:
+        """A username, ``agency:CODE``, or a service owner (``tsa``, ``ocsp``), normalised."""
+        if not isinstance(owner, str):
+            raise TypeError("owner must be a str")
+        text = owner.strip()
+        if text.startswith(pki_model.AGENCY_PREFIX):
+            return pki_model.agency_owner(validate_agency_code(text[len(pki_model.AGENCY_PREFIX) :]))
+        if text in pki_model.SERVICE_OWNERS:
+            return text
+        return validate_username(text)
+
+    def _pki_request(self, request: pki_model.CertificateRequest) -> pki_model.CertificateRequest:
+        if not isinstance(request, pki_model.CertificateRequest):
+            raise TypeError("requests must be CertificateRequest values")
+        owner = self._pki_owner(request.owner)
+        if owner in pki_model.SERVICE_OWNERS:
+            raise InvalidField("owner", f"{owner} certificates are made by 'pki init'")
+        key = pki_model.KeyType.parse(request.key or self.settings.pki.user_key, allowed=pki_model.END_ENTITY_KEY_TYPES)
+        token = request.pkcs11_token
+        if token is not None:
+            token = validate_text("pkcs11-token", token, max_length=32)
+        return pki_model.CertificateRequest(owner, key, token)
+
+    @staticmethod
+    def _stored_key(data: bytes | None, owner: str) -> bytes:
+        if data is None:
+            raise NoCertificate(owner)
+        return data
+
+    def _pkcs11_module(self) -> str:
+        return self.settings.pki.pkcs11_module
+
+    def _issuing_ca(self, now: datetime) -> tuple[Any, Any, int]:
+        """(certificate, unlocked key, row id) of the issuing CA, checked usable at ``now``."""
+        from cryptography import x509
+
+        from edoc.pki import cafiles, profiles, testkeys
+
+        root_row, issuing_row = self._read(pki_store.require_ca)
+        files = cafiles.CaFiles(self.home)
+        if not files.exists(cafiles.ISSUING_KEY) or not files.exists(cafiles.ISSUING_CERT):
+            raise CaKeysMissing(str(files.dir))
+        cert = x509.load_pem_x509_certificate(files.read(cafiles.ISSUING_CERT))
+        if pki_model.fingerprint(profiles.der(cert)) != issuing_row.fingerprint:
+            raise CaNotUsable(f"{files.path(cafiles.ISSUING_CERT)} is not the issuing CA this database knows")
+        for row, what in ((root_row, "root"), (issuing_row, "issuing CA")):
+            if row.revoked_at is not None:
+                raise CaNotUsable(f"the {what} certificate was revoked on {row.revoked_at.isoformat()}")
+            if now > row.not_after:
+                raise CaNotUsable(f"the {what} certificate expired on {row.not_after.isoformat()}")
+            if now < row.not_before:
+                raise CaNotUsable(f"the {what} certificate is valid only from {row.not_before.isoformat()}")
+        key = self.keyring.unlock("ca", issuing_row.serial, lambda: files.read(cafiles.ISSUING_KEY))
+        if not profiles.same_public_key(key, cert):
+            raise CaNotUsable(f"{files.path(cafiles.ISSUING_KEY)} does not hold the issuing CA's key")
+        testkeys.refuse_example_key(key.public_key(), demo=self.settings.office.demo, what="the issuing CA key")
+        assert issuing_row.id is not None
+        return cert, key, issuing_row.id
+
+    def _root_ca(self, now: datetime) -> tuple[Any, Any, int] | None:
+        """(certificate, unlocked key, row id) of the root when its key is in this home, else None."""
+        from cryptography import x509
+
+        from edoc.pki import cafiles, profiles, testkeys
+
+        files = cafiles.CaFiles(self.home)
+        if not files.exists(cafiles.ROOT_KEY):
+            return None
+        root_row, _issuing = self._read(pki_store.require_ca)
+        cert = x509.load_der_x509_certificate(root_row.der)
+        key = self.keyring.unlock("ca", root_row.serial, lambda: files.read(cafiles.ROOT_KEY))
+        if not profiles.same_public_key(key, cert):
+            raise CaNotUsable(f"{files.path(cafiles.ROOT_KEY)} does not hold the root's key")
+        testkeys.refuse_example_key(key.public_key(), demo=self.settings.office.demo, what="the root CA key")
+        assert root_row.id is not None
+        return cert, key, root_row.id
+
+    def _sign_crl(
+        self, session: Session, issuer_id: int, cert: Any, key: Any, kind: pki_model.CertKind, now: datetime
+    ) -> pki_model.CrlInfo:
+        import hashlib
+
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        from edoc.pki import profiles
+
+        revoked = pki_store.revoked_under(session, issuer_id)
+        number = pki_store.next_crl_number(session, issuer_id)
+        next_update = now + timedelta(hours=self.settings.pki.crl_next_update_hours)
+        crl = profiles.build_crl(
+            cert,
+            key,
+            [(serial, at, pki_model.RevocationReason(reason).flag) for serial, at, reason in revoked],
+            number=number,
+            this_update=now,
+            next_update=next_update,
+        )
+        der = crl.public_bytes(Encoding.DER)
+        digest = hashlib.sha256(der).hexdigest()
+        pki_store.insert_crl(
+            session,
+            {
+                "issuer_id": issuer_id,
+                "number": number,
+                "this_update": now,
+                "next_update": next_update,
+                "revoked": len(revoked),
+                "der": der,
+                "sha256": digest,
+            },
+        )
+        self._record(
+            session,
+            "pki.crl",
+            payload={
+                "issuer": kind.value,
+                "number": number,
+                "this_update": now.isoformat(),
+                "next_update": next_update.isoformat(),
+                "revoked": len(revoked),
+                "sha256": digest,
+            },
+        )
+        return pki_model.CrlInfo(kind, number, now, next_update, len(revoked), der)
+
+    def _fresh_crl(
+        self, session: Session, *, issuer_id: int, signer: tuple[Any, Any, int], kind: pki_model.CertKind, now: datetime
+    ) -> pki_model.CrlInfo:
+        pki_store.lock_ca(session)
+        return self._sign_crl(session, issuer_id, signer[0], signer[1], kind, now)
+
+    def _save_setting(self, section: str, key: str, value: Any) -> None:
+        """Write one setting into ``edoc.toml`` (atomically) and reload the settings."""
+        path = self.home / SETTINGS_FILE
+        parsed = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        parsed.setdefault(section, {})[key] = value
+        _write_atomic(path, tomli_w.dumps(parsed).encode())
+        self.settings = load_settings(self.home)
 
     # -- signing (issue 5) ----------------------------------------------------------------------
 

@@ -51,6 +51,18 @@ class PkiSettings:
     """nextUpdate of CRLs, in hours after thisUpdate."""
     kdf_rounds: int = 200_000
     """PBKDF2-HMAC-SHA256 iterations protecting private keys at rest (PKCS#12, AES-256)."""
+    root_validity_days: int = 7305
+    """Validity of the root CA made by ``pki init`` (20 years)."""
+    ca_validity_days: int = 3652
+    """Validity of the issuing CA made by ``pki init`` (10 years)."""
+    tsa_validity_days: int = 1826
+    """Validity of the time-stamping certificate (5 years)."""
+    ocsp_validity_days: int = 365
+    """Validity of the OCSP responder certificate (short: it carries ocsp-nocheck)."""
+    ocsp_next_update_minutes: int = 60
+    """nextUpdate of OCSP responses, in minutes after thisUpdate."""
+    pkcs11_module: str = ""
+    """Path of the PKCS#11 module for keys on tokens (e.g. ``/usr/lib/softhsm/libsofthsm2.so``)."""
 
 
 @dataclass(frozen=True)

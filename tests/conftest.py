@@ -162,3 +162,9 @@ def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: o
             red=True,
             bold=True,
         )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pki (issue 4): cryptography warns on Thai CNs over 64 UTF-8 bytes (X.520 counts 64
+    # characters); edoc silences that one message (edoc/pki/__init__.py), pytest resets filters.
+    config.addinivalue_line("filterwarnings", "ignore:Attribute's length must be >= 1 and <= 64:UserWarning")

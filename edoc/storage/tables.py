@@ -231,6 +231,73 @@ class AuditHeadRow(SQLModel, table=True):
 """Tables of the PKI go here."""
 
 
+class CertificateRow(SQLModel, table=True):
+    """Every certificate the office's CA issued (and the CA's own), with its key when the office
+    holds it.
+
+    ``key_data`` is the PKCS#12 (AES-256-CBC, PBKDF2-HMAC-SHA256) of the private key under the
+    owner's passphrase, so any host sharing the database can sign; the CA keys are files in
+    ``<home>/pki/`` instead (``key_storage = 'file'``), and a key on a PKCS#11 token is a
+    reference (``pkcs11_token``, ``pkcs11_key_id``). This table is the CA's register: OCSP and the
+    CRL are answered from it.
+    """
+
+    __tablename__ = "certificate"
+    __table_args__ = (Index("ix_certificate_owner_kind", "owner", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    serial: str = Field(max_length=48, unique=True)
+    """Lower-case hex."""
+    kind: str = Field(max_length=16, index=True)
+    owner: str = Field(max_length=80)
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+    issuer_id: int | None = Field(default=None, foreign_key="certificate.id", index=True)
+    subject: str = Field(sa_type=Text)
+    key_type: str = Field(max_length=16)
+    fingerprint: str = Field(max_length=64, unique=True)
+    spki_sha256: str = Field(max_length=64)
+    not_before: datetime = Field(sa_column=_utc())
+    not_after: datetime = Field(sa_column=_utc())
+    issued_at: datetime = Field(sa_column=_utc())
+    der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    key_storage: str = Field(max_length=16)
+    key_data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    pkcs11_token: str | None = Field(default=None, max_length=64)
+    pkcs11_key_id: str | None = Field(default=None, max_length=128)
+    revoked_at: datetime | None = Field(default=None, sa_column=_utc_null())
+    revocation_reason: str | None = Field(default=None, max_length=32)
+
+
+class CrlRow(SQLModel, table=True):
+    """Every CRL the CA signed; the newest per issuer is what ``pki serve`` publishes."""
+
+    __tablename__ = "crl"
+    __table_args__ = (UniqueConstraint("issuer_id", "number", name="uq_crl_issuer_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(foreign_key="certificate.id")
+    number: int
+    this_update: datetime = Field(sa_column=_utc())
+    next_update: datetime = Field(sa_column=_utc())
+    revoked: int
+    der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sha256: str = Field(max_length=64)
+
+
+class TrustAnchorRow(SQLModel, table=True):
+    """The office's trust list: the pilot root, plus roots an operator added. Never the OS store."""
+
+    __tablename__ = "trust_anchor"
+
+    fingerprint: str = Field(primary_key=True, max_length=64)
+    subject: str = Field(sa_type=Text)
+    label: str = Field(sa_type=Text)
+    source: str = Field(max_length=16)
+    added_at: datetime = Field(sa_column=_utc())
+    der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 # --- signing (issue 5): signatures made on documents ---------------------------------------------
 """Tables of signing go here."""
 
