@@ -69,6 +69,31 @@ _WORDS: dict[str, tuple[str, str]] = {
     "origin_delivered": ("delivered by another agency", "รับจากหน่วยงานอื่น"),
 
     # pki (issue 4)
+    "serial": ("Serial", "หมายเลข"),
+    "owner": ("Owner", "เจ้าของ"),
+    "key": ("Key", "กุญแจ"),
+    "valid_until": ("Valid until", "ใช้ได้ถึง"),
+    "status": ("Status", "สถานะ"),
+    "label": ("Label", "ชื่อเรียก"),
+    "source": ("Source", "ที่มา"),
+    "certificates": ("Certificates", "ใบรับรอง"),
+    "issued": ("Issued", "ออกใบรับรองแล้ว"),
+    "issuing": ("Issuing certificates", "กำลังออกใบรับรอง"),
+    "revoked": ("revoked", "ถูกเพิกถอน"),
+    "revoked_title": ("Revoked", "เพิกถอนแล้ว"),
+    "next_update": ("next update", "ฉบับถัดไป"),
+    "crl_later": (
+        "The CA keys are not here: the CRL lists this after the next 'edoc pki crl' on the CA's host "
+        "(OCSP already does).",
+        "ไม่มีกุญแจของผู้ออกใบรับรองที่นี่: CRL จะแสดงรายการนี้เมื่อเรียก 'edoc pki crl' ที่เครื่องของผู้ออกใบรับรอง (OCSP แสดงแล้ว)",
+    ),
+    "pki_ready": ("CA ready (keys in {path})", "ผู้ออกใบรับรองพร้อมใช้งาน (กุญแจอยู่ที่ {path})"),
+    "pki_status": ("The office's CA, published at {url}", "ผู้ออกใบรับรองของสำนักงาน เผยแพร่ที่ {url}"),
+    "serving": (
+        "serving CRL, OCSP and time-stamps at {url} (Ctrl-C to stop)",
+        "ให้บริการ CRL, OCSP และการประทับเวลาที่ {url} (กด Ctrl-C เพื่อหยุด)",
+    ),
+    "trust_list": ("Trusted roots", "รายการผู้ออกใบรับรองหลักที่เชื่อถือ"),
 
     # signing (issue 5)
 

@@ -70,6 +70,9 @@ app.add_typer(doc.app, name="doc")
 # documents (issue 3)
 
 # pki (issue 4)
+from edoc.cli import pki as pki_cli  # noqa: E402
+
+app.add_typer(pki_cli.app, name="pki")
 
 # signing (issue 5)
 

@@ -15,6 +15,7 @@ from typing import Any
 from edoc.office import Office
 from edoc.pilot.audit import verify_audit_log
 from edoc.pilot.directory import build_directory
+from edoc.pilot.pki import build_pki
 
 Progress = Callable[[str, int, int], None]
 """``progress(task, done, total)``: called as a step advances."""
@@ -54,6 +55,7 @@ def run_demo(office: Office, options: DemoOptions, progress: Progress | None = N
         # issue 3: documents of every kind
 
         # issue 4: certificates
+        build_pki,
 
         # issue 5: signing
 
