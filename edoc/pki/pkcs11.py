@@ -15,6 +15,7 @@ dependency: ``pip install edoc[pkcs11]``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -134,8 +135,8 @@ def store_certificate(module: str, token_label: str, pin: bytes, cert_der: bytes
 
 
 def sign_with_token(ref: Pkcs11KeyRef, key_type: KeyType, data: bytes) -> bytes:
-    """Sign ``data`` on the token: ECDSA-SHA256 (returned DER-encoded, as X.509 wants) or
-    RSA PKCS#1 v1.5 with SHA-256."""
+    """Sign ``data`` on the token: ECDSA over its SHA-256 (returned DER-encoded, as X.509 wants)
+    or RSA PKCS#1 v1.5 with SHA-256."""
     import pkcs11
     from pkcs11 import Mechanism, ObjectClass
     from pkcs11.util.ec import encode_ecdsa_signature
@@ -146,8 +147,9 @@ def sign_with_token(ref: Pkcs11KeyRef, key_type: KeyType, data: bytes) -> bytes:
         except pkcs11.NoSuchKey:
             raise TokenNotFound(f"no key {ref.key_id.hex()} on token {ref.token_label!r}") from None
         try:
-            if key_type is KeyType.P256:
-                return bytes(encode_ecdsa_signature(key.sign(data, mechanism=Mechanism.ECDSA_SHA256)))
+            if key_type is KeyType.P256:  # hashed here: many tokens (SoftHSM too) do raw ECDSA only
+                digest = hashlib.sha256(data).digest()
+                return bytes(encode_ecdsa_signature(key.sign(digest, mechanism=Mechanism.ECDSA)))
             return bytes(key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS))
         except pkcs11.PKCS11Error as exc:
             raise Pkcs11Unavailable(f"the token {ref.token_label!r} could not sign: {type(exc).__name__}") from None
