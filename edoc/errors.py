@@ -544,6 +544,37 @@ class VerifyFileNotFound(NotFound):
 # --- registers (issue 7) -------------------------------------------------------------------
 
 
+class AlreadyNumbered(Conflict):
+    """The document already has its outgoing number; a number is issued once."""
+
+    en = "document {doc_id} already has the number {number}"
+    th = "หนังสือรหัส {doc_id} ได้รับเลขที่ {number} แล้ว"
+
+    def __init__(self, doc_id: object, number: str) -> None:
+        super().__init__(doc_id=doc_id, number=number)
+
+
+class AlreadyReceived(Conflict):
+    """The document (delivery) is already registered as received; never a second number."""
+
+    en = "document {doc_id} is already registered as received with number {number}"
+    th = "หนังสือรหัส {doc_id} ลงรับแล้ว เลขรับ {number}"
+
+    def __init__(self, doc_id: object, number: str) -> None:
+        super().__init__(doc_id=doc_id, number=number)
+
+
+class NotNumberable(Conflict):
+    """The document is not one this agency issues a number to (incoming, cancelled, sent)."""
+
+    en = "document {doc_id} cannot be numbered: {detail}"
+    th = "ออกเลขให้หนังสือรหัส {doc_id} ไม่ได้: {detail}"
+
+    def __init__(self, doc_id: object, detail: str) -> None:
+        super().__init__(detail, doc_id=doc_id)
+
+
+
 # --- routing (issue 8) ---------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ before the rows that point at them, inside the same act.
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import os
 import threading
@@ -22,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import tomli_w
 
@@ -86,6 +88,8 @@ from edoc.errors import (
     AgencyNotFound,
     AlreadyCertified,
     AlreadyExists,
+    AlreadyNumbered,
+    AlreadyReceived,
     AlreadyRevoked,
     AuditKeyExists,
     AuditKeyMissing,
@@ -105,6 +109,7 @@ from edoc.errors import (
     InvalidState,
     NoCertificate,
     NotFound,
+    NotNumberable,
     PassphraseRequired,
     PermissionDenied,
     PkiAlreadyInitialised,
@@ -115,16 +120,29 @@ from edoc.errors import (
 )
 from edoc.pki import model as pki_model
 from edoc.pki.keys import KeyRing, NoPassphrases, Passphrases, StaticPassphrases, seal_private_key
+from edoc.registers import (
+    RECEIVE_SERIES,
+    Book,
+    IssuedNumber,
+    NumberingRules,
+    SeriesKey,
+    format_number,
+    letter_code_for,
+    numbering_year,
+    outgoing_series,
+    register_number,
+)
 from edoc.settings import SETTINGS_FILE, Settings, default_home, load_settings
 from edoc.storage import audit as audit_store
 from edoc.storage import directory as dir_store
 from edoc.storage import documents as doc_store
 from edoc.storage import pki as pki_store
+from edoc.storage import registers as reg_store
 from edoc.storage.blobs import sha256_hex
 from edoc.storage.database import Database
 from edoc.storage.documents import INITIAL_ROLES, SIGNER_ROLES
 from edoc.storage.session import Session
-from edoc.storage.tables import AccountRow, DocumentRow
+from edoc.storage.tables import AccountRow, AgencyRow, DocumentRow, UnitRow
 
 if TYPE_CHECKING:
     from edoc.documents.render import RenderInput, RenderResult
@@ -1725,6 +1743,225 @@ class Office:
     # -- verification (issue 6) -----------------------------------------------------------------
 
     # -- registers, numbering, search, records (issue 7) ----------------------------------------
+
+    _INCOMING_ORIGINS = frozenset({"imported", "delivered"})
+    """Origins of documents that come from outside: they get receive numbers, not outgoing ones."""
+    _UNNUMBERABLE_STATES = frozenset({"cancelled", "sent", "received", "closed", "filed"})
+    """States in which a document no longer gets an outgoing number."""
+
+    @staticmethod
+    def _doc_fields(row: DocumentRow) -> dict[str, Any]:
+        try:
+            value = json.loads(row.fields_json or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @staticmethod
+    def _text_of(value: Any) -> str:
+        """A field that may be text or a list of texts, as one line."""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value if isinstance(v, str | int))
+        return ""
+
+    def _numbering_rules(self) -> NumberingRules:
+        n = self.settings.numbering
+        return NumberingRules.from_settings(n.year, n.series, n.unit_letter_codes)
+
+    def _local(self, at: datetime) -> datetime:
+        """``at`` in the office's time zone (Asia/Bangkok): what dates on documents show."""
+        return at.astimezone(ZoneInfo(self.settings.office.timezone))
+
+    def _issue_number(
+        self, session: Session, row: DocumentRow, actor: Actor, *, circular: bool | None = None
+    ) -> IssuedNumber:
+        """Issue the outgoing number of ``row`` in the act's transaction, or return the one it has.
+
+        The signing act calls this from the first signature when the document has no number
+        yet. It takes the next number of the document's series (see :mod:`edoc.registers`),
+        writes the row of the register of sent documents, stamps ``row.number`` and
+        ``row.document_date`` (today in Asia/Bangkok, unless set) and records ``doc.number``.
+        The caller checks permissions; this refuses incoming and cancelled documents.
+        """
+        assert row.id is not None, "flush the document before numbering it"
+        reg_store.lock_document(session, row)
+        if row.number:
+            existing = reg_store.entries_of(session, row.id, Book.SENT.value)
+            if existing:
+                e = existing[0]
+                return IssuedNumber(
+                    agency=dir_store.agency_codes_by_id(session)[row.agency_id],
+                    series=SeriesKey.parse(e.series),
+                    year=e.year,
+                    seq=e.seq,
+                    text=e.document_number,
+                )
+            raise NotNumberable(row.id, f"it already carries the number {row.number!r} from outside")
+        if row.origin in self._INCOMING_ORIGINS:
+            raise NotNumberable(row.id, "it is an incoming document; it gets a receive number when received")
+        if row.state in self._UNNUMBERABLE_STATES:
+            raise NotNumberable(row.id, f"it is {row.state}")
+        agency = session.get(AgencyRow, row.agency_id)
+        assert agency is not None and agency.id is not None
+        fields = self._doc_fields(row)
+        if circular is None:
+            circular = bool(fields.get("circular", False))
+        rules = self._numbering_rules()
+        unit_code = None
+        if row.unit_id is not None:
+            unit = session.get(UnitRow, row.unit_id)
+            unit_code = unit.code if unit is not None else None
+        series = outgoing_series(
+            row.kind, form=row.form, circular=circular, agency=agency.code, unit=unit_code, rules=rules
+        )
+        now = self.now()
+        today = self._local(now).date()
+        year = numbering_year(today, rules.year)
+        seq = reg_store.next_seq(session, agency.id, series.key, year)
+        letter_code = letter_code_for(series, agency.code, agency.letter_code, rules)
+        number = IssuedNumber(agency.code, series, year, seq, format_number(series, seq, year, letter_code))
+        row.number = number.text
+        if row.document_date is None:
+            row.document_date = today
+        row.updated_at = now
+        session.add(row)
+        to_name = row.to_name or self._text_of(fields.get("to"))
+        reg_store.add_entries(
+            session,
+            [
+                reg_store.NewEntry(
+                    agency_id=agency.id,
+                    book=Book.SENT.value,
+                    series=series.key,
+                    year=year,
+                    seq=seq,
+                    number=register_number(series, seq, year),
+                    document_id=row.id,
+                    registered_at=now,
+                    document_number=number.text,
+                    document_date=row.document_date,
+                    from_name=row.from_name or agency.name,
+                    to_name=to_name,
+                    subject=row.subject,
+                )
+            ],
+        )
+        session.flush()
+        self._record(
+            session,
+            "doc.number",
+            actor=actor.username,
+            agency=agency.code,
+            document_id=row.id,
+            payload={"number": number.text, "series": series.key, "year": year, "seq": seq, "book": "sent"},
+        )
+        return number
+
+    def _registers_target(self, session: Session, doc_id: int, as_user: str) -> tuple[DocumentRow, Actor]:
+        """The document (locked until the act ends) and the acting user."""
+        if not isinstance(doc_id, int) or isinstance(doc_id, bool):
+            raise TypeError("document id must be an int")
+        actor, _ = self._actor(session, as_user)
+        row = self._document_row(session, doc_id, for_update=True)
+        return reg_store.mark_locked(session, row), actor
+
+    def number_document(self, doc_id: int, *, as_user: str, circular: bool | None = None) -> IssuedNumber:
+        """Issue the outgoing number of a document (``edoc doc number``).
+
+        ``circular`` puts it in the circular series (``<letter code>/ว <n>``); by default the
+        document's ``circular`` field decides. A document already numbered is
+        :class:`~edoc.errors.AlreadyNumbered` (exit 5): a number is issued once.
+        """
+        if circular is not None and not isinstance(circular, bool):
+            raise TypeError("circular must be a bool or None")
+
+        def act(session: Session) -> IssuedNumber:
+            row, actor = self._registers_target(session, doc_id, as_user)
+            require(actor, Act.NUMBER, self._document_facts(session, row))
+            if row.number:
+                raise AlreadyNumbered(doc_id, row.number)
+            if row.origin in self._INCOMING_ORIGINS:
+                raise NotNumberable(doc_id, "it is an incoming document; it gets a receive number when received")
+            self._change_state(session, row, DocumentEvent.NUMBER)
+            return self._issue_number(session, row, actor, circular=circular)
+
+        return self._run(act)
+
+    def cancel_document(self, doc_id: int, *, as_user: str, reason: str) -> None:
+        """Cancel a document before it is sent. Its number, if any, stays in the register of sent
+        documents marked cancelled (ยกเลิก) with the reason: a number is never reused."""
+        reason = validate_text("reason", reason)
+
+        def act(session: Session) -> None:
+            row, actor = self._registers_target(session, doc_id, as_user)
+            require(actor, Act.NUMBER, self._document_facts(session, row))
+            self._change_state(session, row, DocumentEvent.CANCEL)
+            assert row.id is not None
+            cancelled = reg_store.cancel_entries(session, row.id, f"ยกเลิก: {reason}")
+            self._record(
+                session,
+                "doc.cancel",
+                actor=actor.username,
+                agency=actor.agency,
+                document_id=row.id,
+                payload={"reason": reason, "number": row.number, "register_rows": cancelled},
+            )
+
+        self._run(act)
+
+    def _issue_receive_number(
+        self, session: Session, row: DocumentRow, actor: Actor, *, remark: str = ""
+    ) -> IssuedNumber:
+        """Register ``row`` in its agency's register of received documents (เลขรับ), in the act's
+        transaction. A document is received once: a second call is :class:`AlreadyReceived`."""
+        assert row.id is not None, "flush the document before registering it"
+        reg_store.lock_document(session, row)
+        existing = reg_store.entries_of(session, row.id, Book.RECEIVED.value)
+        if existing:
+            raise AlreadyReceived(row.id, existing[0].number)
+        agency = session.get(AgencyRow, row.agency_id)
+        assert agency is not None and agency.id is not None
+        now = self.now()
+        year = numbering_year(self._local(now).date(), self._numbering_rules().year)
+        seq = reg_store.next_seq(session, agency.id, RECEIVE_SERIES.key, year)
+        number = IssuedNumber(agency.code, RECEIVE_SERIES, year, seq, format_number(RECEIVE_SERIES, seq, year, ""))
+        fields = self._doc_fields(row)
+        reg_store.add_entries(
+            session,
+            [
+                reg_store.NewEntry(
+                    agency_id=agency.id,
+                    book=Book.RECEIVED.value,
+                    series=RECEIVE_SERIES.key,
+                    year=year,
+                    seq=seq,
+                    number=number.text,
+                    document_id=row.id,
+                    registered_at=now,
+                    document_number=row.number or "",
+                    document_date=row.document_date,
+                    from_name=row.from_name,
+                    to_name=row.to_name or self._text_of(fields.get("to")) or agency.name,
+                    subject=row.subject,
+                    remark=remark,
+                )
+            ],
+        )
+        row.updated_at = now
+        session.add(row)
+        session.flush()
+        self._record(
+            session,
+            "doc.register",
+            actor=actor.username,
+            agency=agency.code,
+            document_id=row.id,
+            payload={"number": number.text, "series": RECEIVE_SERIES.key, "year": year, "seq": seq, "book": "received"},
+        )
+        return number
+
 
     # -- routing (issue 8) ----------------------------------------------------------------------
 

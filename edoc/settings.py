@@ -71,6 +71,8 @@ class NumberingSettings:
     """``calendar`` (January) or ``fiscal`` (October to September) numbering years."""
     series: str = "agency"
     """``agency``: one outgoing series per agency; ``unit``: one per unit."""
+    unit_letter_codes: dict[str, str] = field(default_factory=dict)
+    """With ``series = "unit"``: the letter code each unit prints, ``"AGENCY/UNIT" = "นม 52101.3"``."""
 
 
 @dataclass(frozen=True)

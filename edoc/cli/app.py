@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edoc.cli import directory, doc, fastparams, setup
+from edoc.cli import directory, doc, fastparams, registers, setup
 from edoc.cli.state import State, env_home, set_state
 
 fastparams.install()
@@ -82,6 +82,8 @@ from edoc.cli import verify as verify_cli  # noqa: E402
 app.command("verify", help=verify_cli.verify.__doc__)(verify_cli.verify)
 
 # registers, search, records (issue 7)
+doc.app.command("number", help=registers.number.__doc__)(registers.number)
+doc.app.command("cancel", help=registers.cancel.__doc__)(registers.cancel)
 
 # routing, inbox (issue 8)
 
