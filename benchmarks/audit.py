@@ -42,7 +42,9 @@ MIX: tuple[tuple[int, float], ...] = (
 )
 """(events per transaction, share of all events)."""
 
-ACTS = ("document.new", "doc.render", "doc.number", "doc.sign", "doc.send", "doc.receive", "doc.route.endorse")
+PLAIN_ACTS = ("document.new", "doc.render", "doc.number", "doc.route.propose", "doc.read")
+SIGNED_ACTS = ("doc.sign", "doc.send", "doc.receive", "doc.route.endorse", "doc.route.assign")
+"""Acts with legal weight are signed by their actor (``edoc audit verify`` fails them otherwise)."""
 
 
 def transaction_sizes(total: int, rng: random.Random) -> list[int]:
@@ -103,14 +105,15 @@ def append_with_edoc(office: Any, sizes: list[int], signed: float, progress: Cal
 
         def act(session: Any, first: int = first, size: int = size) -> None:
             for j in range(first, first + size):
+                legal = rng.random() < signed
                 office._record(
                     session,
-                    ACTS[j % len(ACTS)],
+                    (SIGNED_ACTS if legal else PLAIN_ACTS)[j % 5],
                     actor="pc.clerk",
                     agency="PAKCHONG",
                     document_id=j // 7 + 1,
                     payload=payload(j),
-                    sign=signer if rng.random() < signed else None,
+                    sign=signer if legal else None,
                 )
 
         office._run(act)
@@ -139,7 +142,7 @@ def append_bare_sqlite(path: Path, sizes: list[int]) -> float:
                 "2026-11-22 03:04:05.000000",
                 "pc.clerk",
                 "PAKCHONG",
-                ACTS[j % len(ACTS)],
+                PLAIN_ACTS[j % 5],
                 j // 7 + 1,
                 json.dumps(payload(j), ensure_ascii=False, sort_keys=True),
                 None,

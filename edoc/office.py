@@ -2101,18 +2101,18 @@ class Office:
             raise TypeError("seq must be an int")
 
         def read(session: Session) -> InclusionProof:
-            head = audit_store.read_head(session)
-            if not 0 <= seq < head.size:
-                raise EventNotFound(seq, head.size)
+            log_size = audit_store.head_size(session)
+            if not 0 <= seq < log_size:
+                raise EventNotFound(seq, log_size)
             cp: Checkpoint | None
             if size is not None:
-                if not seq < size <= head.size:
-                    raise InvalidField("size", f"must be above {seq} and at most the log's size {head.size}")
+                if not seq < size <= log_size:
+                    raise InvalidField("size", f"must be above {seq} and at most the log's size {log_size}")
                 cp = audit_store.checkpoint(session, size)
                 target = size
             else:
                 cp = audit_store.covering_checkpoint(session, seq)
-                target = cp.size if cp is not None else head.size
+                target = cp.size if cp is not None else log_size
             ranges = merkle.inclusion_ranges(seq, target)
             needed = merkle.needed_nodes(ranges)
             if cp is None:

@@ -495,3 +495,29 @@ def test_checkpoint_json_round_trip(aoffice: Office) -> None:
         Checkpoint.from_json(bad)
     sig = base64.b64decode(str(cp.to_json()["signature"]))
     assert sig == cp.signature
+
+
+def test_actor_signatures_checked_in_worker_processes(
+    aoffice: Office, ca: TestCA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many signatures are checked in batches by worker processes; a bad one is still named."""
+    import edoc.audit.verify as verify_module
+
+    monkeypatch.setattr(verify_module, "SIGNATURE_BATCH", 5)
+    populate(aoffice)
+    signer = ca.issue("นายใจดี มีสุข").signer()
+    aoffice._run(
+        lambda s: [
+            aoffice._record(s, "doc.sign", actor="pc.mayor", agency="PAKCHONG", document_id=i, payload={}, sign=signer)
+            for i in range(40)
+        ]
+    )
+    report = aoffice.verify_audit_log(trust=[ca.root], workers=2)
+    assert report.ok and report.signatures == report.signatures_ok == 40
+    bad = aoffice.audit_events()[-3]
+    with aoffice.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET document_id = 999 WHERE seq = :s"), {"s": bad.seq})
+    report = aoffice.verify_audit_log(trust=[ca.root], workers=2)
+    assert report.signatures == 40 and report.signatures_ok == 39
+    assert (ProblemKind.ACTOR_SIGNATURE, bad.seq) in {(p.kind, p.seq) for p in report.problems}
+    assert report.first_bad_event == bad.seq

@@ -86,34 +86,38 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
 class TreeChecker:
     """The tree recomputed from its leaves, one leaf at a time.
 
-    ``stack`` holds ``(level, hash)`` of the perfect subtrees on the right edge. After each
-    :meth:`add`, :attr:`completed` lists the perfect nodes of level >= 1 that the leaf
-    completed, as ``(level, hash)``, lowest first.
+    ``stack`` holds the roots of the perfect subtrees on the right edge, biggest first (one per
+    set bit of ``size``). :meth:`add` returns the perfect nodes of level >= 1 that the new leaf
+    completes, as ``(level, hash)``, lowest first (none for a leaf at an even index).
     """
 
     def __init__(self) -> None:
         self.size = 0
-        self.stack: list[tuple[int, bytes]] = []
-        self.completed: list[tuple[int, bytes]] = []
+        self.stack: list[bytes] = []
 
-    def add(self, leaf_digest: bytes) -> None:
+    def add(self, leaf_digest: bytes) -> list[tuple[int, bytes]]:
         """Add the next leaf, given its leaf hash."""
+        index = self.size
+        self.size = index + 1
+        if not index & 1:
+            self.stack.append(leaf_digest)
+            return []
         stack = self.stack
-        completed: list[tuple[int, bytes]] = []
+        completed = []
         level, h = 0, leaf_digest
-        while stack and stack[-1][0] == level:
-            h = hashlib.sha256(b"\x01" + stack.pop()[1] + h).digest()
+        while index & 1:
+            h = hashlib.sha256(b"\x01" + stack.pop() + h).digest()
             level += 1
             completed.append((level, h))
-        stack.append((level, h))
-        self.completed = completed
-        self.size += 1
+            index >>= 1
+        stack.append(h)
+        return completed
 
     def root(self) -> bytes:
         """MTH of the leaves added so far (SHA-256 of nothing for none)."""
         if not self.stack:
             return hashlib.sha256(b"").digest()
-        h = self.stack[-1][1]
-        for _level, left in reversed(self.stack[:-1]):
+        h = self.stack[-1]
+        for left in reversed(self.stack[:-1]):
             h = hash_children(left, h)
         return h

@@ -33,10 +33,27 @@ def _check(value: Any, path: str) -> None:
         raise TypeError(f"{path}: {type(value).__name__} is not allowed in canonical JSON")
 
 
+def _plain(value: Any) -> bool:
+    """True when ``value`` holds only exact str, int, bool, None, dict and list (the common
+    case, checked without building the paths :func:`_check` names in its errors)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(_plain(v) for v in value)
+    return False
+
+
+_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
 def canonical_json(value: Any) -> bytes:
     """The canonical UTF-8 JSON encoding of ``value`` (dicts, lists, str, int, bool, None)."""
-    _check(value, "$")
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    if not _plain(value):
+        _check(value, "$")
+    return _ENCODE(value).encode()
 
 
 def format_time(at: datetime) -> str:

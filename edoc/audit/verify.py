@@ -318,6 +318,7 @@ def check_log(
 
     expected = 0
     count = 0
+    legal: dict[str, bool] = {}
     for seq, leaf, stored, act, at_text, signature, signer in records:
         if seq != expected:
             if seq > expected:
@@ -330,11 +331,11 @@ def check_log(
         if stored is not None and stored != digest:
             problems.add(Problem(ProblemKind.CHANGED, seq))
         index = count
-        tree.add(digest)
+        completed = tree.add(digest)
         count += 1
-        if node_iter is not None and tree.completed:
+        if node_iter is not None and completed:
             base = 2 * index - index.bit_count()
-            for level, h in tree.completed:
+            for level, h in completed:
                 position = base + level
                 while pending_node is not None and pending_node[0] < position:
                     problems.add(Problem(ProblemKind.NODE, None, {"position": pending_node[0], "level": "?"}))
@@ -348,7 +349,7 @@ def check_log(
         if signature is not None:
             if check_signatures:
                 signatures.add(seq, act, at_text, body_of_leaf(leaf), signature, signer or "")
-        elif has_legal_weight(act):
+        elif legal.get(act) if act in legal else legal.setdefault(act, has_legal_weight(act)):
             problems.add(Problem(ProblemKind.UNSIGNED, seq, {"act": act, "actor": _actor_of(leaf)}))
     if node_iter is not None:
         while pending_node is not None:

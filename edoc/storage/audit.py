@@ -148,50 +148,90 @@ def append_events(session: Session, pending: list[PendingEvent]) -> Appended:
     return _append(session, [(e, canonical_json(e.payload).decode()) for e in pending])
 
 
+_HEAD_SQL = "SELECT size, frontier, checkpoint_size, checkpoint_at FROM audit_head WHERE id = 1"
+_INSERT_EVENT = (
+    "INSERT INTO audit_event (seq, at, actor, agency, act, document_id, payload, signature, signer_cert, leaf_hash)"
+    " VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"
+)
+_INSERT_NODE = "INSERT INTO audit_node (position, hash) VALUES ({p}, {p})"
+_UPDATE_HEAD = "UPDATE audit_head SET size = {p}, frontier = {p} WHERE id = 1"
+_INSERT_CERT = "INSERT INTO audit_cert (serial, der) VALUES ({p}, {p}) ON CONFLICT (serial) DO NOTHING"
+
+
 def _append(session: Session, pending: list[tuple[PendingEvent, str]]) -> Appended:
-    head = read_head(session, lock=True)
-    conn = session.connection()
-    frontier = head.frontier
-    first = frontier.size
-    rows: list[dict[str, Any]] = []
-    created: list[tuple[int, bytes]] = []
-    certs: dict[str, bytes] = {}
-    sha256 = hashlib.sha256
-    for item, payload_json in pending:
-        seq = frontier.size
-        body = body_text(seq, format_time(item.at), item.actor, item.agency, item.act, item.document_id, payload_json)
-        signature: bytes | None = None
-        serial: str | None = None
-        if item.sign is not None:
-            signature, serial = item.sign(body.encode())
-            _collect_certificates(item.sign, serial, certs)
-        digest = sha256(b"\x00" + leaf_text(body, signature, serial).encode()).digest()
-        frontier.append(digest, created)
-        rows.append(
-            {
-                "seq": seq,
-                "at": item.at,
-                "actor": item.actor,
-                "agency": item.agency,
-                "act": item.act,
-                "document_id": item.document_id,
-                "payload": payload_json,
-                "signature": signature,
-                "signer_cert": serial,
-                "leaf_hash": digest,
-            }
-        )
-    conn.execute(insert(_EVENTS), rows)
-    if created:
-        conn.execute(insert(_NODES), [{"position": p, "hash": h} for p, h in created])
-    if certs:
-        store_certificates(session, certs)
-    conn.execute(
-        update(_HEAD)
-        .where(_HEAD.c.id == 1)
-        .values(size=frontier.size, frontier=json.dumps([h.hex() for h in frontier.hashes]))
-    )
-    return Appended(first, frontier.size - first, frontier.size, head.checkpoint_size, head.checkpoint_at)
+    """The hot path of every act: one locked read of the head, one batch of events, one batch
+    of nodes, one update of the head, through the driver's own cursor (SQLAlchemy's statement
+    machinery costs more than the rest of the append)."""
+    conn = session.connection()  # begins the transaction (BEGIN IMMEDIATE on SQLite)
+    sqlite = conn.dialect.name == "sqlite"
+    p = "?" if sqlite else "%s"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_HEAD_SQL if sqlite else _HEAD_SQL + " FOR UPDATE")
+        row = cursor.fetchone()
+        if row is None:  # the first migration inserts it; its absence means tampering
+            raise AuditHeadMissing("the audit head row is missing: the audit log was tampered with")
+        size, frontier_json, cp_size, cp_at = row
+        try:
+            frontier = Frontier(size, [bytes.fromhex(h) for h in json.loads(frontier_json)])
+        except ValueError as exc:
+            raise AuditHeadMissing(f"the audit head is damaged: {exc}") from None
+        first = size
+        rows: list[tuple[Any, ...]] = []
+        created: list[tuple[int, bytes]] = []
+        certs: dict[str, bytes] = {}
+        sha256 = hashlib.sha256
+        for item, payload_json in pending:
+            seq = frontier.size
+            at = item.at.astimezone(UTC)
+            stamp = (
+                f"{at.year:04d}-{at.month:02d}-{at.day:02d}T{at.hour:02d}:{at.minute:02d}:{at.second:02d}"
+                f".{at.microsecond:06d}Z"
+            )
+            body = body_text(seq, stamp, item.actor, item.agency, item.act, item.document_id, payload_json)
+            signature: bytes | None = None
+            serial: str | None = None
+            if item.sign is not None:
+                signature, serial = item.sign(body.encode())
+                _collect_certificates(item.sign, serial, certs)
+            digest = sha256(b"\x00" + leaf_text(body, signature, serial).encode()).digest()
+            frontier.append(digest, created)
+            # SQLAlchemy's DATETIME text on SQLite; naive UTC on PostgreSQL (as UTCDateTime stores it)
+            stored_at: object = f"{stamp[:10]} {stamp[11:26]}" if sqlite else at.replace(tzinfo=None)
+            rows.append(
+                (
+                    seq,
+                    stored_at,
+                    item.actor,
+                    item.agency,
+                    item.act,
+                    item.document_id,
+                    payload_json,
+                    signature,
+                    serial,
+                    digest,
+                )
+            )
+        cursor.executemany(_INSERT_EVENT.format(p=p), rows)
+        if created:
+            cursor.executemany(_INSERT_NODE.format(p=p), created)
+        cursor.execute(_UPDATE_HEAD.format(p=p), (frontier.size, json.dumps([h.hex() for h in frontier.hashes])))
+        if certs:
+            cursor.executemany(_INSERT_CERT.format(p=p), list(certs.items()))
+    finally:
+        cursor.close()
+    return Appended(first, frontier.size - first, frontier.size, cp_size, _db_datetime(cp_at))
+
+
+def _db_datetime(value: object) -> datetime | None:
+    """A raw driver value of a UTCDateTime column as an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"unexpected time value {value!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _collect_certificates(sign: object, serial: str, into: dict[str, bytes]) -> None:
@@ -270,13 +310,11 @@ def event_count(session: Session) -> int:
 
 def _at_text(value: object) -> str:
     """The leaf's time text from a raw database value (SQLite text, PostgreSQL naive UTC)."""
-    if isinstance(value, str):
-        if len(value) == 26 and value[10] == " ":  # SQLAlchemy's SQLite format, microseconds always
-            return f"{value[:10]}T{value[11:]}Z"
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        return format_time(value if value.tzinfo else value.replace(tzinfo=UTC))
-    raise TypeError(f"unexpected time value {value!r}")
+    if isinstance(value, str) and len(value) == 26 and value[10] == " ":
+        return f"{value[:10]}T{value[11:]}Z"  # SQLAlchemy's SQLite format, microseconds always
+    at = _db_datetime(value)
+    assert at is not None
+    return format_time(at)
 
 
 def leaf_of_row(
@@ -304,16 +342,38 @@ def verification_connection(session: Session) -> Connection:
     return session.connection()
 
 
+def _stream(conn: Connection, sql: str, name: str) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``sql`` streamed through the driver's cursor (a server-side cursor on
+    PostgreSQL), in the session's transaction."""
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        cursor = raw.cursor(name=name)  # type: ignore[union-attr]
+        cursor.itersize = 20_000
+    else:
+        cursor = raw.cursor()  # type: ignore[union-attr]
+        cursor.arraysize = 20_000
+    try:
+        cursor.execute(sql)
+        while True:
+            rows = cursor.fetchmany(20_000)
+            if not rows:
+                break
+            yield from rows
+    finally:
+        cursor.close()
+
+
 def records(conn: Connection, start: int = 0) -> Iterator[Record]:
     """Every stored event from ``start`` as the verifier reads it, in sequence order, streamed."""
-    result = conn.exec_driver_sql(
-        f"SELECT {_EVENT_COLUMNS} FROM audit_event WHERE seq >= {int(start)} ORDER BY seq",
-        execution_options={"stream_results": True, "yield_per": 10000},
-    )
-    for seq, at, actor, agency, act, document_id, payload, signature, signer_cert, stored in result:
+    sql = f"SELECT {_EVENT_COLUMNS} FROM audit_event WHERE seq >= {int(start)} ORDER BY seq"
+    for seq, at, actor, agency, act, document_id, payload, signature, signer_cert, stored in _stream(
+        conn, sql, "edoc_audit_events"
+    ):
+        at_text = _at_text(at)
         if signature is not None:
             signature = bytes(signature)
-        leaf, at_text = leaf_of_row(seq, at, actor, agency, act, document_id, payload, signature, signer_cert)
+        body = body_text(seq, at_text, actor, agency, act, document_id, payload)
+        leaf = leaf_text(body, signature, signer_cert).encode()
         yield seq, leaf, None if stored is None else bytes(stored), act, at_text, signature, signer_cert
 
 
@@ -327,11 +387,7 @@ def leaves(conn: Connection, stop: int | None = None) -> Iterator[bytes]:
 
 def node_stream(conn: Connection) -> Iterator[tuple[int, bytes]]:
     """Stored tree nodes of level >= 1, ``(position, hash)`` in position order, streamed."""
-    result = conn.exec_driver_sql(
-        "SELECT position, hash FROM audit_node ORDER BY position",
-        execution_options={"stream_results": True, "yield_per": 20000},
-    )
-    for position, h in result:
+    for position, h in _stream(conn, "SELECT position, hash FROM audit_node ORDER BY position", "edoc_audit_nodes"):
         yield position, bytes(h)
 
 
@@ -340,34 +396,68 @@ def head_for_verification(session: Session) -> Head:
     return Head(head.size, tuple(head.frontier.hashes))
 
 
+def _fetch(session: Session, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a small query through the driver's cursor (``?`` placeholders on every
+    database): the read paths that must answer in well under a millisecond."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        sql = sql.replace("?", "%s")
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def head_size(session: Session) -> int:
+    """Events in the log, as the head counts them."""
+    rows = _fetch(session, "SELECT size FROM audit_head WHERE id = 1")
+    if not rows:
+        raise AuditHeadMissing("the audit head row is missing: the audit log was tampered with")
+    return int(rows[0][0])
+
+
 def event_leaf(session: Session, seq: int) -> tuple[bytes, bytes] | None:
     """``(leaf, stored leaf hash)`` of one event, or None."""
-    row = session.get(AuditEventRow, seq)
-    if row is None:
+    rows = _fetch(session, f"SELECT {_EVENT_COLUMNS} FROM audit_event WHERE seq = ?", (seq,))
+    if not rows:
         return None
+    seq_, at, actor, agency, act, document_id, payload, signature, signer_cert, stored = rows[0]
     leaf, _ = leaf_of_row(
-        row.seq, row.at, row.actor, row.agency, row.act, row.document_id, row.payload, row.signature, row.signer_cert
+        seq_, at, actor, agency, act, document_id, payload, None if signature is None else bytes(signature), signer_cert
     )
-    return leaf, row.leaf_hash
+    return leaf, bytes(stored)
 
 
 def perfect_nodes(session: Session, needed: Iterable[Node]) -> dict[Node, bytes]:
     """The stored hashes of these perfect nodes (level 0: leaf hashes)."""
-    conn = session.connection()
-    leaves_needed = [i for level, i in needed if level == 0]
+    leaves_needed = sorted({i for level, i in needed if level == 0})
     inner = {node_position(level, i): (level, i) for level, i in needed if level > 0}
     out: dict[Node, bytes] = {}
     if leaves_needed:
-        for seq, h in conn.execute(
-            sa_select(_EVENTS.c.seq, _EVENTS.c.leaf_hash).where(_EVENTS.c.seq.in_(leaves_needed))
+        marks = ", ".join("?" * len(leaves_needed))
+        for seq, h in _fetch(
+            session, f"SELECT seq, leaf_hash FROM audit_event WHERE seq IN ({marks})", tuple(leaves_needed)
         ):
             out[(0, seq)] = bytes(h)
     if inner:
-        for position, h in conn.execute(
-            sa_select(_NODES.c.position, _NODES.c.hash).where(_NODES.c.position.in_(list(inner)))
+        marks = ", ".join("?" * len(inner))
+        for position, h in _fetch(
+            session, f"SELECT position, hash FROM audit_node WHERE position IN ({marks})", tuple(inner)
         ):
             out[inner[position]] = bytes(h)
     return out
+
+
+_CHECKPOINT_COLUMNS = "origin, size, root, at, key_id, signature"
+
+
+def _checkpoint_of(row: tuple[Any, ...]) -> Checkpoint:
+    origin, size, root, at, key_id, signature = row
+    when = _db_datetime(at)
+    assert when is not None
+    return Checkpoint(origin, size, bytes(root), when, key_id, bytes(signature))
 
 
 # --- keys, checkpoints, witnesses --------------------------------------------------------------------
@@ -428,21 +518,19 @@ def checkpoints(session: Session) -> list[Checkpoint]:
 
 
 def checkpoint(session: Session, size: int) -> Checkpoint | None:
-    row = session.get(AuditCheckpointRow, size)
-    return None if row is None else _checkpoint(row)
+    rows = _fetch(session, f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoint WHERE size = ?", (size,))
+    return _checkpoint_of(rows[0]) if rows else None
 
 
 def latest_checkpoint(session: Session) -> Checkpoint | None:
-    row = session.exec(select(AuditCheckpointRow).order_by(col(AuditCheckpointRow.size).desc())).first()
-    return None if row is None else _checkpoint(row)
+    rows = _fetch(session, f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoint ORDER BY size DESC LIMIT 1")
+    return _checkpoint_of(rows[0]) if rows else None
 
 
 def covering_checkpoint(session: Session, seq: int) -> Checkpoint | None:
-    """The newest checkpoint that covers event ``seq``."""
-    row = session.exec(
-        select(AuditCheckpointRow).where(AuditCheckpointRow.size > seq).order_by(col(AuditCheckpointRow.size).desc())
-    ).first()
-    return None if row is None else _checkpoint(row)
+    """The newest checkpoint, if it covers event ``seq``."""
+    latest = latest_checkpoint(session)
+    return latest if latest is not None and latest.size > seq else None
 
 
 def timestamp_token(session: Session, size: int) -> bytes | None:
