@@ -102,7 +102,6 @@ from edoc.errors import (
     CheckpointNotFound,
     EdocError,
     EmptyField,
-    EnvironmentFailure,
     EventNotFound,
     HomeNotInitialised,
     InvalidField,
@@ -119,7 +118,7 @@ from edoc.errors import (
     WrongPassphrase,
 )
 from edoc.pki import model as pki_model
-from edoc.pki.keys import KeyRing, NoPassphrases, Passphrases, StaticPassphrases, seal_private_key
+from edoc.pki.keys import KeyRing, NoPassphrases, Passphrases, seal_private_key
 from edoc.registers import (
     RECEIVE_SERIES,
     Book,
@@ -1983,13 +1982,11 @@ class Office:
         return self._read(lambda s: audit_store.events(s, start, stop))
 
     def _event_signer(self, username: str) -> EventSigner:
-        """The ``sign`` argument of :meth:`_record` for an act with legal weight by ``username``:
-        signs the event with the user's own key (unlocked through the key ring) and keeps the
-        user's certificate with the log. Raises when the user has no usable certificate."""
-        identity_of = getattr(self, "signing_identity", None)
-        if identity_of is None:
-            raise EnvironmentFailure("certificates are not available in this edoc yet (issue 4): cannot sign the event")
-        return signer_from_identity(identity_of(username))
+        """The ``sign`` argument of :meth:`_record` for an act with legal weight by ``username``
+        (or ``agency:CODE`` for a seal): signs the event with that key (unlocked through the key
+        ring, or on its token) and keeps the certificate and its chain with the log. Raises what
+        :meth:`signing_identity` raises: no certificate, revoked, expired, wrong passphrase."""
+        return signer_from_identity(self.signing_identity(username))
 
     def create_audit_key(self, algorithm: str = "ed25519", *, passphrase: bytes | None = None) -> AuditKeyInfo:
         """Make the office's audit key (``edoc audit key create``) and the first checkpoint.
@@ -2025,6 +2022,7 @@ class Office:
             return AuditKeyInfo(kid, alg.value, origin, pem, stored.created_at)
 
         info = self._run(act)
+        self._audit_quiet_failed_at = None  # automatic checkpoints may try the new key at once
         self._audit_checkpoint_with(private, info.key_id)
         return info
 
@@ -2080,7 +2078,7 @@ class Office:
         failed = self._audit_quiet_failed_at
         if failed is not None and time.monotonic() - failed < max(60, settings.checkpoint_seconds):
             return
-        if not isinstance(self.keyring.passphrases, StaticPassphrases):
+        if self.keyring.passphrases.interactive:
             return  # a prompt would interrupt the act's caller: leave it to `edoc audit checkpoint`
         try:
             key, kid = self._audit_private_key()
@@ -2256,10 +2254,12 @@ class Office:
 
         Recomputes the tree from the events, compares every stored leaf hash and node, checks
         every checkpoint against the audit keys (``keys`` if given: the auditor's own copy;
-        else the office's), every witness, every actor signature (chains to ``trust`` roots if
-        given), the checkpoints brought from ``outside``, and that the directory tables agree
-        with the log. The report names the first bad event.
+        else the office's), every witness, every actor signature (chains to the ``trust`` roots,
+        default the office's trust list), the checkpoints brought from ``outside``, and that the
+        directory tables agree with the log. The report names the first bad event.
         """
+
+        roots = list(trust) or self.trust_roots()
 
         def read(session: Session) -> AuditReport:
             conn = audit_store.verification_connection(session)
@@ -2274,7 +2274,7 @@ class Office:
                 keys=trusted,
                 cosignatures=audit_store.cosignatures(session),
                 certificates=audit_store.certificates(session),
-                roots=trust,
+                roots=roots,
                 nodes=audit_store.node_stream(conn),
                 head=audit_store.head_for_verification(session),
                 outside=outside,
@@ -2317,7 +2317,7 @@ class Office:
         When the audit key opens without a prompt, a fresh checkpoint is made first so the
         bundle is covered to its last event. The export itself is recorded (``audit.export``).
         """
-        if isinstance(self.keyring.passphrases, StaticPassphrases):
+        if not self.keyring.passphrases.interactive:
             import contextlib
 
             with contextlib.suppress(AuditKeyMissing, PassphraseRequired, WrongPassphrase):

@@ -159,6 +159,7 @@ def test_doc_history_on_the_command_line(tmp_path: Path) -> None:
     last = r.json()["steps"][-1]  # the demo ends by verifying the log and showing its checkpoint
     assert last["step"] == "audit" and "log intact" in last["summary"]
     assert last["details"]["checkpoint"]["size"] == last["details"]["events"]
+    assert last["details"]["witnesses"] == 1  # the province's seal countersigned
     with open_office(home) as demo:
         doc = demo.new_document("external", MINIMAL[("external", None)], as_user="pc.officer")
     r = invoke("doc", "history", str(doc), "--as", "pc.officer", "--json", home=home)

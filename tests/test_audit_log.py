@@ -276,6 +276,14 @@ def test_checkpoints_are_made_automatically_when_due(home: Path, db_url: str | N
         for i in range(5):
             locked.add_agency(f"B{i}", name=f"หน่วย {i}", letter_code=f"นม 1{i}")
         assert [c.size for c in locked.audit_checkpoints()] == [2, 6, 10]
+    class Prompt(StaticPassphrases):
+        interactive = True  # like the CLI's prompt: background work must never ask it
+
+        def get(self, owner: str) -> bytes:
+            raise AssertionError(f"asked for {owner}")
+
+    with open_office(home, db_url, passphrases=Prompt()) as prompting:
+        prompting.add_agency("P1", name="หน่วย พี", letter_code="นม 97")
     with open_office(home, db_url, passphrases=StaticPassphrases({"audit": "not the passphrase"})) as wrong:
         wrong.add_agency("C1", name="หน่วย ซี", letter_code="นม 99")
         with pytest.raises(WrongPassphrase):
@@ -521,3 +529,36 @@ def test_actor_signatures_checked_in_worker_processes(
     assert report.signatures == 40 and report.signatures_ok == 39
     assert (ProblemKind.ACTOR_SIGNATURE, bad.seq) in {(p.kind, p.seq) for p in report.problems}
     assert report.first_bad_event == bad.seq
+
+
+def test_concurrent_appends_keep_one_consistent_tree(home: Path, db_url: str | None) -> None:
+    """Writers in parallel (each with its own engine, as separate processes would be): the
+    sequence stays gapless and the tree, nodes and head stay consistent."""
+    import threading
+
+    make_office(home, db_url, checkpoint_every=7, checkpoint_seconds=10_000_000).close()
+    first = open_office(home, db_url, passphrases=StaticPassphrases({"audit": AUDIT_PASSPHRASE}))
+    first.create_audit_key()
+    first.close()
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            with open_office(home, db_url, passphrases=StaticPassphrases({"audit": AUDIT_PASSPHRASE})) as office:
+                for i in range(15):
+                    office.add_agency(f"W{n}X{i}", name=f"หน่วย {n} {i}", letter_code=f"นม {n}{i}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    with open_office(home, db_url) as office:
+        events = office.audit_events()
+        assert [e.seq for e in events] == list(range(62))
+        report = office.verify_audit_log()
+        assert report.ok, [p.message() for p in report.problems]
+        assert report.checkpoints >= 8 and report.checkpoints == report.checkpoints_ok

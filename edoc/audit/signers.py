@@ -204,3 +204,18 @@ def certificate_problem(
     except VerificationError as exc:
         return f"certificate {serial_hex(certificate)} does not chain to a trusted root: {exc}"
     return None
+
+
+def owner_problem(certificate: x509.Certificate, allowed: Sequence[str], who: str) -> str | None:
+    """Why ``certificate`` may not sign for ``who``, or None.
+
+    The pilot's certificates name their owner in the subject's UID (``pc.mayor``,
+    ``agency:PAKCHONG``); one whose UID is not among ``allowed`` belongs to someone else.
+    A certificate without a UID (from another CA) is judged by its chain alone.
+    """
+    from cryptography.x509.oid import NameOID
+
+    uids = [str(a.value) for a in certificate.subject.get_attributes_for_oid(NameOID.USER_ID)]
+    if not uids or any(uid in allowed for uid in uids):
+        return None
+    return f"certificate {serial_hex(certificate)} belongs to {uids[0]}, not to {who}"

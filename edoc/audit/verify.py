@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -39,7 +40,13 @@ from cryptography import x509
 from edoc.audit.check import TreeChecker, hash_children
 from edoc.audit.checkpoint import AuditPublicKey, Checkpoint, Cosignature, checkpoint_signature_ok, witness_text
 from edoc.audit.events import body_of_leaf, has_legal_weight
-from edoc.audit.signers import certificate_problem, load_certificate, serial_hex, verify_with_certificate
+from edoc.audit.signers import (
+    certificate_problem,
+    load_certificate,
+    owner_problem,
+    serial_hex,
+    verify_with_certificate,
+)
 
 Record = tuple[int, bytes, bytes | None, str, str, bytes | None, str | None]
 """One event as the engine reads it: ``(seq, leaf, stored leaf hash or None, act, time text,
@@ -427,8 +434,6 @@ def _order(p: Problem) -> tuple[int, int]:
 
 
 def _actor_of(leaf: bytes) -> str:
-    import json
-
     try:
         return str(json.loads(leaf).get("actor", "?"))
     except ValueError:
@@ -525,7 +530,9 @@ def _cosignature_problem(
     if not verify_with_certificate(cert, witness_text(cs.agency, cs.at, cp), cs.signature):
         return "the countersignature does not verify: it was made on a different checkpoint or altered"
     issuers = [load_certificate(d) for s, d in certificates.items() if s != serial_hex(cert)]
-    return certificate_problem(cert, cs.at, roots=roots, intermediates=issuers)
+    return certificate_problem(cert, cs.at, roots=roots, intermediates=issuers) or owner_problem(
+        cert, (f"agency:{cs.agency}",), f"agency {cs.agency}"
+    )
 
 
 # --- actor signatures ---------------------------------------------------------------------------
@@ -549,6 +556,10 @@ def _check_batch(
             bad.append((seq, act, ProblemKind.ACTOR_SIGNATURE.value, serial))
             continue
         why = cache.problem(serial, cert, datetime.fromisoformat(at_text))
+        if why is None:
+            event = json.loads(body)
+            actor, agency = str(event.get("actor")), str(event.get("agency"))
+            why = owner_problem(cert, (actor, f"agency:{agency}"), f"the actor {actor}")
         if why is not None:
             bad.append((seq, act, ProblemKind.ACTOR_CERTIFICATE.value, why))
     return bad

@@ -22,6 +22,8 @@ DEMO_PASSPHRASES = "demo-passphrases.toml"
 class PromptPassphrases(Passphrases):
     """Ask at a hidden prompt, once per owner per command; refuse when there is no terminal."""
 
+    interactive = True
+
     def __init__(self, lang: str) -> None:
         self.lang = lang
         self._asked: dict[str, bytes] = {}

@@ -21,7 +21,7 @@ import tomllib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeAlias
+from typing import ClassVar, TypeAlias
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -71,6 +71,10 @@ def open_private_key(data: bytes, passphrase: bytes, *, owner: str) -> PrivateKe
 
 class Passphrases(ABC):
     """Where passphrases come from."""
+
+    interactive: ClassVar[bool] = False
+    """True for a source that asks a person (a prompt): background work such as the audit log's
+    automatic checkpoints never asks one."""
 
     @abstractmethod
     def get(self, owner: str) -> bytes:

@@ -255,8 +255,18 @@ def store_certificates(session: Session, certs: dict[str, bytes]) -> None:
 
 
 def certificates(session: Session) -> dict[str, bytes]:
-    """Every certificate the log keeps, by serial."""
-    return {r.serial: r.der for r in session.exec(select(AuditCertRow))}
+    """The certificates the log's signatures need, by serial: those the log keeps (signers'
+    and witnesses', with their chains), and from the PKI's register the CA certificates and
+    every certificate an event names as its signer (signers that did not bring their own)."""
+    out = {r.serial: bytes(r.der) for r in session.exec(select(AuditCertRow))}
+    rows = _fetch(
+        session,
+        "SELECT serial, der FROM certificate WHERE kind IN ('root', 'issuing')"
+        " OR serial IN (SELECT DISTINCT signer_cert FROM audit_event WHERE signer_cert IS NOT NULL)",
+    )
+    for serial, der in rows:
+        out.setdefault(serial, bytes(der))
+    return out
 
 
 # --- reading events --------------------------------------------------------------------------------
