@@ -262,13 +262,12 @@ def build_signer(
 ) -> x509.Certificate:
     """A person's or an agency's signing certificate.
 
-    keyUsage digitalSignature + nonRepudiation (critical); EKU id-kp-documentSigning, plus
-    emailProtection and an rfc822Name only when an e-mail address is set; CRL DP, OCSP and
-    caIssuers URLs.
+    keyUsage digitalSignature + nonRepudiation (critical); EKU id-kp-documentSigning and
+    emailProtection (NSS, so poppler's pdfsig, refuses a document signer whose EKU lacks
+    emailProtection: see docs/signing-design.md); an rfc822Name when an e-mail address is set;
+    CRL DP, OCSP and caIssuers URLs.
     """
-    usages = [DOCUMENT_SIGNING]
-    if email:
-        usages.append(ExtendedKeyUsageOID.EMAIL_PROTECTION)
+    usages = [DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION]
     builder = (
         _base(subject, issuer.subject, public_key, not_before, not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

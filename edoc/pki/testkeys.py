@@ -15,7 +15,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from edoc.errors import TestKeyRefused
 
-EXAMPLE_KEYS: dict[str, str] = {}
+EXAMPLE_KEYS: dict[str, str] = {
+    "c31201956f8bd17d5fc685e7ae9fa898fa3f4a5156fb83319bdb01b8ada8fcf1": "EXAMPLE-KEY-pc.mayor.p12",
+}
 """SPKI SHA-256 (hex) -> file name in ``certs/``, of every published example key."""
 
 
