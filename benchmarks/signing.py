@@ -8,10 +8,11 @@ already in place:
 - for RSA-2048, the same, to show what re-loading the key for every signature costs.
 
 edoc's figures include everything edoc adds: the field checks (is it there, empty, not locked),
-the Thai signature block shaped with HarfBuzz and embedded in Sarabun, and (``--office``, once
-the office integration exists) the database write and the audit event.
+the Thai signature block shaped with HarfBuzz and embedded in Sarabun; the office-level figures
+(:func:`run_office`) add the permission and order checks, reading the stored PDF, the blob
+written and fsynced, the state change and the signed audit event in one SQLite transaction.
 
-    python -m benchmarks.signing [--runs N] [--batch N] [--json]
+    python -m benchmarks.signing [--runs N] [--batch N] [--office-batch N] [--skip-library] [--json]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import io
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from benchmarks.common import Result, median_ms, print_table, timeit, to_json
@@ -177,6 +179,132 @@ def run(runs: int = 30, batch: int = 1000) -> list[Result]:
     return results
 
 
+# -- the office: database write and audit event included ------------------------------------------
+
+BENCH_PASSPHRASE = "benchmark only"
+
+
+def _office_home(root: Any) -> Any:
+    """A SQLite office with an agency, a drafter, a mayor with P-256 certificates and its CA."""
+    import tomllib
+
+    import tomli_w
+
+    from edoc.office import init_office, open_office
+    from edoc.pki.keys import StaticPassphrases
+
+    home = root / "home"
+    init_office(home, None, name="benchmark")
+    path = home / "edoc.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data.setdefault("pki", {}).update({"kdf_rounds": 10_000, "base_url": "http://127.0.0.1:9"})
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    office = open_office(home, None, passphrases=StaticPassphrases(default=BENCH_PASSPHRASE))
+    office.add_agency("PAKCHONG", name="เทศบาลเมืองปากช่อง", letter_code="นม 52101")
+    office.add_user(
+        "pc.mayor",
+        agency="PAKCHONG",
+        full_name="นายสมศักดิ์ ประเสริฐวงศ์",
+        position="นายกเทศมนตรีเมืองปากช่อง",
+        role="executive",
+    )
+    office.add_user(
+        "pc.officer", agency="PAKCHONG", full_name="นางสาวอรุณี ใจงาม", position="นักจัดการงานทั่วไป", role="officer"
+    )
+    office.pki_init("p384")
+    office.issue_certificate("pc.mayor", key="p256")
+    office.issue_certificate("pc.officer", key="p256")
+    return office
+
+
+def _drafts(office: Any, count: int, progress: str = "") -> list[int]:
+    """``count`` letters, each already carrying its drafter's approval (so it is rendered and
+    numbered): what waits on the mayor's desk."""
+    letter = {
+        "subject": "ขอความอนุเคราะห์ข้อมูล",
+        "to": "นายอำเภอปากช่อง",
+        "body": ["ด้วยเทศบาลเมืองปากช่องขอส่งหนังสือฉบับนี้มาเพื่อโปรดพิจารณา " * 4],
+        "signer": "pc.mayor",
+    }
+    ids = [office.new_document("external", letter, as_user="pc.officer") for _ in range(count)]
+    for d in ids:
+        office.sign_document(d, as_user="pc.officer", level="B-B")
+    return ids
+
+
+def run_office(runs: int = 30, batch: int = 100) -> list[Result]:
+    """The mayor's B-B signature through the office (checks, stored PDF read, Thai block,
+    signature, blob written and fsynced, state, audit event signed, commit) beside bare pyHanko
+    signing the same stored PDF in the same field; then a batch through the office on 1 and 2
+    worker processes."""
+    import logging
+    import tempfile
+    from pathlib import Path
+
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="edoc-bench-") as tmp:
+        office = _office_home(Path(tmp))
+        try:
+            ids = _drafts(office, runs + 1)
+            office.sign_document(ids[0], as_user="pc.mayor", level="B-B")  # warm: key, fonts, reserve
+            key, identity = office._signing_key("pc.mayor")
+            reserved = next(iter(key.reserved.values()))
+            stored = office._read(lambda s: office.db.blobs.get(s, office._document_row(s, ids[1]).pdf_sha256))
+            bare = _bare_signer(identity.private_key, identity.certificate, identity.chain[-1])
+            edoc_times: list[float] = []
+            bare_times: list[float] = []
+            for d in ids[1:]:
+                edoc_times += timeit(
+                    partial(office.sign_document, d, as_user="pc.mayor", level="B-B"), repeat=1, warmup=0
+                )
+                bare_times += timeit(partial(_bare_sign, stored, bare, reserved), repeat=1, warmup=0)
+            results.append(
+                Result(
+                    "B-B signature through the office, P-256 (SQLite, blob fsync, signed audit event)",
+                    median_ms(edoc_times),
+                    "ms",
+                    "bare pyHanko on the same stored PDF",
+                    median_ms(bare_times),
+                    "ratio <= 1.3",
+                    f"{runs} signatures each; edoc draws the Thai block and commits the act",
+                )
+            )
+            times = {}
+            for workers in (1, 2):
+                pending = _drafts(office, batch)
+                started = time.perf_counter()
+                items = office.sign_documents(pending, as_user="pc.mayor", level="B-B", workers=workers)
+                times[workers] = time.perf_counter() - started
+                bad = [i for i in items if not i.ok]
+                if bad:
+                    raise SystemExit(f"office batch failed: {bad[0].error}")
+            results.append(
+                Result(
+                    f"office batch of {batch} letters, 2 worker processes",
+                    times[2],
+                    "s",
+                    "the same through the office in 1 process",
+                    times[1],
+                    "ratio <= 0.59 (1.7x faster)",
+                    f"{batch / times[2]:.0f} vs {batch / times[1]:.0f} letters/s; speed-up {times[1] / times[2]:.2f}x",
+                )
+            )
+        finally:
+            office.close()
+    return results
+
+
+SUITE_SIZES = {"tiny": (2, 4), "quick": (10, 100), "full": (30, 1000)}
+"""(runs, batch) per size of ``python -m benchmarks``."""
+
+
+def suite(size: str, db_url: str | None) -> list[Result]:
+    """``python -m benchmarks``'s entry: the figures at ``size`` (see :mod:`benchmarks.run`)."""
+    runs, batch = SUITE_SIZES[size]
+    return run(runs, batch) + run_office(runs, max(4, batch // 10))
+
+
 def main() -> None:
     import logging
 
@@ -184,9 +312,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--office-batch", type=int, default=100, help="letters in the office-level batch")
+    parser.add_argument("--skip-library", action="store_true", help="only the office-level figures")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results = run(args.runs, args.batch)
+    results = [] if args.skip_library else run(args.runs, args.batch)
+    results += run_office(args.runs, args.office_batch)
     if args.json:
         print(to_json(results))
     else:

@@ -17,10 +17,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from edoc.signing.fields import inspect_fields, plan_locks, prepare_fields, stamp_slot
+    from edoc.signing.fields import default_stamp_zone, inspect_fields, plan_locks, prepare_fields, stamp_slot
     from edoc.signing.keys import Credentials, Pkcs11Key, SigningKey
     from edoc.signing.model import (
+        BatchItem,
         BatchOutcome,
+        DocumentSigned,
         FieldBox,
         FieldInfo,
         FieldKind,
@@ -28,8 +30,10 @@ if TYPE_CHECKING:  # pragma: no cover
         Level,
         ReceivedStamp,
         Rect,
+        SealApplied,
         SignatureBlock,
         Signed,
+        SignerRole,
     )
     from edoc.signing.services import Services
     from edoc.signing.sign import refresh_ltv, sign_pdf, sign_receipt, stamp_received
@@ -42,7 +46,12 @@ _LAZY = {
     "Credentials": "edoc.signing.keys",
     "Pkcs11Key": "edoc.signing.keys",
     "SigningKey": "edoc.signing.keys",
+    "BatchItem": "edoc.signing.model",
     "BatchOutcome": "edoc.signing.model",
+    "DocumentSigned": "edoc.signing.model",
+    "SealApplied": "edoc.signing.model",
+    "SignerRole": "edoc.signing.model",
+    "default_stamp_zone": "edoc.signing.fields",
     "FieldBox": "edoc.signing.model",
     "FieldInfo": "edoc.signing.model",
     "FieldKind": "edoc.signing.model",
@@ -60,8 +69,10 @@ _LAZY = {
 }
 
 __all__ = [
+    "BatchItem",
     "BatchOutcome",
     "Credentials",
+    "DocumentSigned",
     "FieldBox",
     "FieldInfo",
     "FieldKind",
@@ -70,10 +81,13 @@ __all__ = [
     "Pkcs11Key",
     "ReceivedStamp",
     "Rect",
+    "SealApplied",
     "Services",
     "SignatureBlock",
     "Signed",
+    "SignerRole",
     "SigningKey",
+    "default_stamp_zone",
     "inspect_fields",
     "plan_locks",
     "prepare_fields",

@@ -26,10 +26,11 @@ from typing import Any
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.fields import FieldMDPAction, FieldMDPSpec, SigFieldSpec, append_signature_field, enumerate_sig_fields
+from pyhanko.sign.fields import FieldMDPAction, FieldMDPSpec, SigFieldSpec, append_signature_field
 
 from edoc.errors import AlreadyExists, InvalidField, InvalidPdf, StampZoneFull
 from edoc.signing.model import (
+    DRAFTER_FIELD,
     RECEIPT_PREFIX,
     SIGNATURE_FIELD,
     STAMP_PREFIX,
@@ -165,10 +166,46 @@ def inspect_fields(pdf: bytes | Any) -> list[FieldInfo]:
         raise InvalidPdf(f"cannot read its signature fields: {type(exc).__name__}: {exc}") from None
 
 
+_NAMED_KINDS = frozenset(
+    {FieldKind.INITIAL, FieldKind.SIGNATURE, FieldKind.STAMP, FieldKind.RECEIPT, FieldKind.TIMESTAMP}
+)
+"""Kinds edoc's field names say for sure: their signature values need not be read."""
+
+
+def _sig_fields(handler: Any) -> list[tuple[str, Any, Any]]:
+    """(name, raw /V, field reference) of every signature field, like pyHanko's
+    ``enumerate_sig_fields`` but without reading the values: reading a signature dictionary
+    parses its /Contents hex string, tens of milliseconds for each earlier signature."""
+    try:
+        top = handler.root["/AcroForm"]["/Fields"]
+    except KeyError:
+        return []
+    out: list[tuple[str, Any, Any]] = []
+    seen: set[Any] = set()
+
+    def walk(fields: Any, parent: str, inherited_ft: Any) -> None:
+        for ref in fields:
+            if not isinstance(ref, generic.IndirectObject) or ref.reference in seen:
+                continue
+            seen.add(ref.reference)
+            field = ref.get_object()
+            partial = field.get("/T")
+            name = parent if partial is None else (str(partial) if not parent else f"{parent}.{partial}")
+            ft = field.get("/FT", inherited_ft)
+            if ft == "/Sig" and partial is not None:
+                out.append((name, field.raw_get("/V") if "/V" in field else None, ref))
+            kids = field.get("/Kids")
+            if kids is not None:
+                walk(kids, name, ft)
+
+    walk(top, "", None)
+    return out
+
+
 def _fields(handler: Any) -> list[FieldInfo]:
     pages: dict[Any, int] | None = None
     out = []
-    for name, value, ref in enumerate_sig_fields(handler):
+    for name, value, ref in _sig_fields(handler):
         field = ref.get_object()
         widget = field
         if "/Rect" not in field and "/Kids" in field:
@@ -189,8 +226,8 @@ def _fields(handler: Any) -> list[FieldInfo]:
                 pages = _page_index(handler)
             page = pages.get(page_ref.reference)
         kind = FieldKind.of(name)
-        signed = value is not None
-        if signed:
+        signed = value is not None and not isinstance(value, generic.NullObject)
+        if signed and kind not in _NAMED_KINDS and name != DRAFTER_FIELD:
             sig = value.get_object() if isinstance(value, generic.IndirectObject) else value
             if isinstance(sig, generic.DictionaryObject) and sig.get("/Type") == "/DocTimeStamp":
                 kind = FieldKind.TIMESTAMP
@@ -274,3 +311,16 @@ def lock_all_existing(fields: Sequence[FieldInfo], own: str) -> FieldMDPSpec:
     """The lock of a stamp or receipt: every field there is now, and itself."""
     names = [f.name for f in fields if f.kind is not FieldKind.TIMESTAMP]
     return FieldMDPSpec(FieldMDPAction.INCLUDE, fields=[*names, own])
+
+
+def default_stamp_zone(pdf: bytes, *, width: float = 198.4, height: float = 127.6) -> FieldBox:
+    """Where received stamps go on a PDF edoc did not lay out (an imported letter): the top
+    right of its first page, 70 x 45 mm, 15 mm from the right edge and 5 mm from the top, where
+    the renderer reserves it on its own letters."""
+    handler = _reader(bytes(pdf))
+    media = _page_box(handler, 0)
+    x1 = media.x1 - 15 * 72 / 25.4
+    y1 = media.y1 - 5 * 72 / 25.4
+    x0 = max(media.x0, x1 - width)
+    y0 = max(media.y0, y1 - height)
+    return FieldBox(0, Rect(x0, y0, x1, y1))

@@ -183,6 +183,16 @@ class SigningKey:
             use_raw_mechanism=isinstance(self.certificate.public_key(), ec.EllipticCurvePublicKey),
         )
 
+    def sign_bytes(self, data: bytes, digest_algorithm: str = "sha256") -> bytes:
+        """A raw signature over ``data`` (ECDSA as DER, RSA PKCS#1 v1.5) with this key, for small
+        signed records such as audit events. A PKCS#11 key signs on the session already open
+        (a second login on the same token would be refused)."""
+        import asyncio
+
+        if not isinstance(data, bytes):
+            raise TypeError("data must be bytes")
+        return asyncio.run(self.signer.async_sign_raw(data, digest_algorithm))
+
     def check_usable(self, at: datetime | None = None) -> None:
         """Refuse a certificate that is not valid at ``at`` (now) or not meant for signing."""
         at = at or datetime.now(UTC)

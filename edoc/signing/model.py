@@ -335,3 +335,123 @@ class BatchOutcome:
     @property
     def ok(self) -> bool:
         return self.signed is not None
+
+
+# -- what the office's signing acts return ---------------------------------------------------------
+
+
+class SignerRole(StrEnum):
+    """In what capacity someone signs a document (which field their signature goes in)."""
+
+    DRAFTER = "drafter"
+    """The officer who drafted it: an invisible approval signature in the field ``drafter``."""
+    INITIAL = "initial"
+    """A head on the way up (ลงชื่อย่อ): their pre-made ``initial-N`` field."""
+    SIGNER = "signer"
+    """The signer (or another executive of the issuing agency): the ``signature`` block."""
+    SEAL = "seal"
+    """An agency's seal: a received stamp or a receipt."""
+
+
+DRAFTER_FIELD = "drafter"
+"""Name of the drafter's invisible approval field (created when they sign)."""
+
+
+@dataclass(frozen=True)
+class DocumentSigned:
+    """One signature the office made on a document and stored."""
+
+    doc_id: int
+    """The document."""
+    field: str
+    """The signature field it fills (``initial-1``, ``signature``, ``drafter``)."""
+    role: SignerRole
+    """In what capacity the user signed."""
+    level: Level
+    """The PAdES level made."""
+    signer: str
+    """Username of who signed."""
+    signer_serial: str
+    """Serial (hex) of their certificate."""
+    signing_time: datetime
+    """The signing time in the signature (aware UTC)."""
+    timestamp_time: datetime | None
+    """Time of the signature time-stamp (B-T and up)."""
+    number: str | None
+    """The document's outgoing number (issued by the first signature when it had none)."""
+    state: str
+    """The document's state after the signature."""
+    pdf_sha256: str
+    """SHA-256 of the stored PDF after the signature."""
+    size: int
+    """Size of that PDF in bytes."""
+    rendered: bool = False
+    """True when this signature rendered the final PDF (the document's first signature)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.doc_id,
+            "field": self.field,
+            "role": self.role.value,
+            "level": self.level.value,
+            "signer": self.signer,
+            "signer_serial": self.signer_serial,
+            "signing_time": self.signing_time.isoformat(),
+            "timestamp_time": self.timestamp_time.isoformat() if self.timestamp_time else None,
+            "number": self.number,
+            "state": self.state,
+            "sha256": self.pdf_sha256,
+            "bytes": self.size,
+            "rendered": self.rendered,
+        }
+
+
+@dataclass(frozen=True)
+class SealApplied:
+    """A seal signature (received stamp or receipt) added to a stored PDF by the office."""
+
+    pdf: bytes
+    """The whole new PDF (already stored as a blob)."""
+    sha256: str
+    """Its SHA-256 (the blob's key; the document row points at it)."""
+    field: str
+    """The new field (``received-N``, ``receipt-N``)."""
+    level: Level
+    """The PAdES level made."""
+    owner: str
+    """Whose seal signed (``agency:CODE``)."""
+    signer_serial: str
+    """Serial (hex) of the seal's certificate."""
+    signing_time: datetime
+    """The signing time in the signature (aware UTC)."""
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """What happened to one document of a batch signature (``edoc doc sign ID1 ID2 …``)."""
+
+    doc_id: int
+    """The document."""
+    signed: DocumentSigned | None
+    """The stored signature, or None when it failed."""
+    error: str | None = None
+    """Why it failed (English)."""
+    error_th: str | None = None
+    """Why it failed (Thai)."""
+    exit_code: int = 0
+    """The contract's exit code of the failure (0 when signed)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.signed is not None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.signed is not None:
+            return {"ok": True, **self.signed.to_json()}
+        return {
+            "ok": False,
+            "id": self.doc_id,
+            "error": self.error,
+            "error_th": self.error_th,
+            "exit_code": self.exit_code,
+        }
