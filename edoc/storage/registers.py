@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
@@ -200,3 +201,70 @@ def agency_id_of(session: Session, code: str) -> int:
     row = agency_row(session, code)
     assert row.id is not None
     return row.id
+
+
+_PAGE_COLUMNS: tuple[Any, ...] = tuple(
+    col(c)
+    for c in (
+        RegisterEntryRow.number,
+        RegisterEntryRow.registered_at,
+        RegisterEntryRow.document_number,
+        RegisterEntryRow.document_date,
+        RegisterEntryRow.from_name,
+        RegisterEntryRow.to_name,
+        RegisterEntryRow.subject,
+        RegisterEntryRow.action,
+        RegisterEntryRow.remark,
+        RegisterEntryRow.document_id,
+        RegisterEntryRow.cancelled,
+    )
+)
+
+
+def register_page(
+    session: Session, agency_id: int, book: str, year: int, *, limit: int | None = None, offset: int = 0
+) -> list[Any]:
+    """One page of a register, in register order (running number, then series), from the
+    ``ix_register_page`` index: rows with the register's columns as attributes (``number``,
+    ``registered_at``, ``document_number`` ...), read without building ORM objects."""
+    from sqlalchemy import select as core_select
+
+    query = (
+        core_select(*_PAGE_COLUMNS)
+        .where(
+            col(RegisterEntryRow.agency_id) == agency_id,
+            col(RegisterEntryRow.book) == book,
+            col(RegisterEntryRow.year) == year,
+        )
+        .order_by(col(RegisterEntryRow.seq), col(RegisterEntryRow.series))
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query))
+
+
+def entries_for(session: Session, document_ids: Sequence[int]) -> dict[int, list[RegisterEntryRow]]:
+    """Register rows of many documents at once (oldest first per document)."""
+    if not document_ids:
+        return {}
+    out: dict[int, list[RegisterEntryRow]] = {}
+    rows = session.exec(
+        select(RegisterEntryRow)
+        .where(col(RegisterEntryRow.document_id).in_(list(document_ids)))
+        .order_by(col(RegisterEntryRow.id))
+    )
+    for row in rows:
+        out.setdefault(row.document_id, []).append(row)
+    return out
+
+
+def years_of(session: Session, agency_id: int, book: str) -> list[int]:
+    """The years that have rows in the agency's register ``book``."""
+    rows = session.execute(
+        select(RegisterEntryRow.year)
+        .where(RegisterEntryRow.agency_id == agency_id, RegisterEntryRow.book == book)
+        .distinct()
+        .order_by(col(RegisterEntryRow.year))
+    )
+    return [int(r[0]) for r in rows]

@@ -1,0 +1,277 @@
+"""The registers at scale: a register page of 50 rows and a Thai search, beside hand-written SQL.
+
+The documents are made through the library's own bulk path (``Office.receive_backlog``: the
+document rows, a run of receive numbers, the register rows and one audit event per document,
+in transactions of ``--chunk`` documents), spread over ``--agencies`` agencies. Then, in the
+same run:
+
+- register page: ``Office.register(agency, "received", year, as_user=clerk, limit=50,
+  offset=random page)`` (the permission check, the query, the values) against the same page
+  read with the driver (``sqlite3`` / psycopg) and plain SQL;
+- search: ``Office.search(word, as_user=clerk, limit=20)`` (the trigram index, the access
+  policy per hit, the register numbers) against the same FTS5 (or pg_trgm) query for the
+  clerk's agency written by hand.
+
+Targets (issue 7): register page p95 < 20 ms, search p95 < 100 ms, both within 2x of the hand
+SQL.
+
+    python -m benchmarks.registers [--documents 1000000] [--agencies 343] [--db URL] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import Result, median_ms, p95_ms, print_table, to_json
+
+WORDS = (
+    "ขอเชิญประชุม",
+    "คณะกรรมการ",
+    "พัฒนาท้องถิ่น",
+    "งบประมาณ",
+    "โครงการ",
+    "ก่อสร้างถนน",
+    "ประชาสัมพันธ์",
+    "รายงานผล",
+    "การดำเนินงาน",
+    "ขอความร่วมมือ",
+    "แจ้งกำหนดการ",
+    "ฝึกอบรม",
+    "ตรวจสอบ",
+    "จัดซื้อจัดจ้าง",
+    "สาธารณสุข",
+    "ป้องกันภัย",
+    "ภัยแล้ง",
+    "น้ำท่วม",
+    "การศึกษา",
+    "ผู้สูงอายุ",
+)
+SENDERS = ("จังหวัดนครราชสีมา", "อำเภอปากช่อง", "สำนักงานสาธารณสุขจังหวัด", "สำนักงานท้องถิ่นจังหวัด", "กรมส่งเสริมการปกครองท้องถิ่น")
+RARE = "ไข้เลือดออก"
+"""The searched word: in about 1 subject in 200 (a realistic, not a degenerate, hit count)."""
+
+
+def _subject(rng: random.Random, i: int) -> str:
+    words = rng.sample(WORDS, 3)
+    if i % 200 == 0:
+        words[1] = RARE
+    return "".join(words) + f" ครั้งที่ {i % 97 + 1}"
+
+
+def build(
+    office: Any, documents: int, agencies: int, chunk: int, rng: random.Random, say: Any = print
+) -> tuple[list[str], float]:
+    from edoc.directory import Agency, Role, User
+    from edoc.registers.views import BacklogItem
+
+    codes = [f"AG{i:03d}" for i in range(agencies)]
+    office.add_agencies([Agency(c, f"เทศบาลตำบลทดสอบ {i}", f"นม {60000 + i}") for i, c in enumerate(codes)])
+    office.add_users(
+        [User(f"clerk{i:03d}", c, "นางสาวธุรการ ทดสอบ", "เจ้าพนักงานธุรการ", Role.CLERK) for i, c in enumerate(codes)]
+    )
+    per = documents // agencies
+    started = time.perf_counter()
+    made = 0
+    for a, code in enumerate(codes):
+        left = per + (1 if a < documents % agencies else 0)
+        while left:
+            n = min(chunk, left)
+            items = [
+                BacklogItem(
+                    subject=_subject(rng, made + j),
+                    from_=SENDERS[(made + j) % len(SENDERS)],
+                    document_number=f"นม 0017/{made + j}",
+                    document_date=date(2026, 1 + (made + j) % 12, 1 + (made + j) % 28),
+                )
+                for j in range(n)
+            ]
+            office.receive_backlog(code, items, as_user=f"clerk{a:03d}")
+            made += n
+            left -= n
+        if a % 20 == 0:
+            say(f"  {made:,} documents in {time.perf_counter() - started:.0f} s")
+    return codes, time.perf_counter() - started
+
+
+def _sample(fn: Any, repeat: int) -> list[float]:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def run(
+    documents: int = 1_000_000,
+    agencies: int = 343,
+    chunk: int = 5_000,
+    repeat: int = 200,
+    db_url: str | None = None,
+    home_dir: str | None = None,
+    say: Any = print,
+) -> list[Result]:
+    """Build (unless ``home_dir`` holds a built home) and measure; the result rows."""
+    from edoc.office import init_office, open_office
+
+    rng = random.Random(7)
+    home = Path(home_dir or tempfile.mkdtemp(prefix="edoc-bench-registers-"))
+    fresh = not (home / "edoc.toml").exists()
+    init_office(home, db_url, name="registers benchmark")
+    office = open_office(home, db_url)
+    build_s = 0.0
+    if fresh:
+        say(f"building {documents:,} documents over {agencies} agencies in {home} ...")
+        codes, build_s = build(office, documents, agencies, chunk, rng, say)
+    else:
+        codes = sorted(a.code for a in office.list_agencies())
+    year = office.register(codes[0], "received", as_user="clerk000", limit=1).year
+    pg = office.db.engine.dialect.name == "postgresql"
+    agency_ids = {a: i for i, a in office._read(lambda s: list(_ids(s)))}  # code -> id
+    rows_per = documents // len(codes)
+
+    # -- register page ------------------------------------------------------------------------
+    picks = [(rng.randrange(len(codes)), rng.randrange(max(1, rows_per // 50)) * 50) for _ in range(repeat + 1)]
+    it = iter(picks)
+
+    def edoc_page() -> None:
+        a, off = next(it)
+        page = office.register(codes[a], "received", year=year, as_user=f"clerk{a:03d}", limit=50, offset=off)
+        assert len(page.rows) == 50 or off + 50 > rows_per
+
+    page_edoc = _sample(edoc_page, repeat)
+    raw, execute = _raw(db_url, home)
+    it2 = iter(picks)
+    page_sql = (
+        "SELECT number, registered_at, document_number, document_date, from_name, to_name, subject, action, remark "
+        "FROM register_entry WHERE agency_id = {p} AND book = 'received' AND year = {p} "
+        "ORDER BY seq, series LIMIT 50 OFFSET {p}"
+    ).format(p="%s" if pg else "?")
+
+    def sql_page() -> None:
+        a, off = next(it2)
+        rows = execute(page_sql, (agency_ids[codes[a]], year, off))
+        assert len(rows) == 50 or off + 50 > rows_per
+
+    page_raw = _sample(sql_page, repeat)
+
+    # -- search -------------------------------------------------------------------------------
+    who = [rng.randrange(len(codes)) for _ in range(repeat + 1)]
+    w1 = iter(who)
+    counts: list[int] = []
+
+    def edoc_search() -> None:
+        a = next(w1)
+        counts.append(len(office.search(RARE, as_user=f"clerk{a:03d}", limit=20)))
+
+    search_edoc = _sample(edoc_search, repeat)
+    w2 = iter(who)
+    if pg:
+        search_sql = (
+            "SELECT d.id FROM document d WHERE d.agency_id = %s AND "
+            "edoc_search_text(d.subject, d.number, d.from_name, d.to_name, d.fields_json) ILIKE %s "
+            "ORDER BY (CASE WHEN d.subject ILIKE %s THEN 10 ELSE 0 END) DESC, d.id DESC LIMIT 20"
+        )
+
+        def sql_search() -> None:
+            a = next(w2)
+            execute(search_sql, (agency_ids[codes[a]], f"%{RARE}%", f"%{RARE}%"))
+    else:
+        search_sql = (
+            "SELECT d.id FROM search_text s JOIN document d ON d.id = s.rowid "
+            "WHERE search_text MATCH ? AND d.agency_id = ? "
+            "ORDER BY bm25(search_text, 10.0, 5.0, 2.0, 1.0) LIMIT 20"
+        )
+
+        def sql_search() -> None:
+            a = next(w2)
+            execute(search_sql, (f'"{RARE}"', agency_ids[codes[a]]))
+
+    search_raw = _sample(sql_search, repeat)
+    raw.close()
+    office.close()
+
+    label = "PostgreSQL" if pg else "SQLite"
+    note = f"{documents:,} docs / {len(codes)} agencies, {label}"
+    results = [
+        Result("register page (50 rows) p50", median_ms(page_edoc), "ms", "hand SQL", median_ms(page_raw), "", note),
+        Result("register page (50 rows) p95", p95_ms(page_edoc), "ms", "hand SQL", p95_ms(page_raw), "< 20 ms, 2x"),
+        Result("search Thai word p50", median_ms(search_edoc), "ms", "hand SQL", median_ms(search_raw), "",
+               f"'{RARE}', ~{sum(counts) / max(1, len(counts)):.0f} hits shown"),
+        Result("search Thai word p95", p95_ms(search_edoc), "ms", "hand SQL", p95_ms(search_raw), "< 100 ms, 2x"),
+    ]  # fmt: skip
+    if build_s:
+        results.append(Result("bulk registration", documents / build_s, "docs/s", note=f"{build_s:.0f} s for {note}"))
+    return results
+
+
+DATABASE = True
+"""Run once on SQLite and once on PostgreSQL by ``python -m benchmarks``."""
+SUITE_SIZES = {"tiny": (600, 3, 5), "quick": (20_000, 20, 50), "full": (1_000_000, 343, 200)}
+"""size -> (documents, agencies, repeats)."""
+
+
+def suite(size: str, db_url: str | None) -> list[Result]:
+    """``python -m benchmarks``'s entry: the figures at ``size`` (see :mod:`benchmarks.run`)."""
+    documents, agencies, repeat = SUITE_SIZES[size]
+    return run(documents, agencies, 5_000, repeat, db_url, None, say=lambda _m: None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--documents", type=int, default=1_000_000)
+    parser.add_argument("--agencies", type=int, default=343)
+    parser.add_argument("--chunk", type=int, default=5_000)
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--db", default=None, help="database URL (default: a new SQLite home)")
+    parser.add_argument("--home", default=None, help="reuse this home (built if empty)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = run(args.documents, args.agencies, args.chunk, args.repeat, args.db, args.home)
+    if args.json:
+        print(to_json(results))
+    else:
+        label = "PostgreSQL" if args.db and args.db.startswith("postgresql") else "SQLite"
+        print_table(f"registers ({label})", results)
+
+
+def _ids(session: Any) -> Any:
+    from sqlmodel import select
+
+    from edoc.storage.tables import AgencyRow
+
+    return session.exec(select(AgencyRow.id, AgencyRow.code))
+
+
+def _raw(db_url: str | None, home: Path) -> tuple[Any, Any]:
+    """A bare driver connection to the same database and a ``(sql, params) -> rows`` runner."""
+    if db_url and db_url.startswith("postgresql"):
+        import psycopg
+
+        conn = psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+        def run_pg(sql: str, params: tuple[Any, ...]) -> list[Any]:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchall()
+
+        return conn, run_pg
+    path = db_url[len("sqlite:///") :] if db_url and db_url.startswith("sqlite:///") else str(home / "edoc.db")
+    conn = sqlite3.connect(path)
+
+    def run_sqlite(sql: str, params: tuple[Any, ...]) -> list[Any]:
+        return conn.execute(sql, params).fetchall()
+
+    return conn, run_sqlite
+
+
+if __name__ == "__main__":
+    main()
