@@ -250,3 +250,73 @@ class DocumentStatus:
             "parent": self.parent,
             "consignment": self.consignment,
         }
+
+
+@dataclass(frozen=True)
+class SentTo:
+    """One recipient of a send, as the send left it."""
+
+    agency: str
+    """Recipient agency code."""
+    consignment: str
+    """Its consignment id."""
+    state: DeliveryState
+    """``delivered`` once its copy is in the recipient's inbox."""
+    copy_id: int | None
+    """The recipient's own document id (what its ``doc receive`` and ``doc route`` take)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agency": self.agency, "consignment": self.consignment, "state": self.state.value, "id": self.copy_id}
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What ``edoc doc send`` did."""
+
+    id: int
+    """The document sent (the sender's id)."""
+    dispatch: int
+    """The send act (dispatch) the consignments belong to."""
+    resumed: bool
+    """True when this run completed an interrupted send instead of starting one."""
+    recipients: tuple[SentTo, ...]
+    """One per recipient, in order."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "dispatch": self.dispatch,
+            "resumed": self.resumed,
+            "recipients": [r.to_json() for r in self.recipients],
+        }
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    """What ``edoc doc route`` did."""
+
+    id: int
+    """The document."""
+    action: str
+    """The action taken."""
+    state: str
+    """The route's state after it."""
+    holder: str | None
+    """Who holds it now."""
+    unit: str | None
+    """Unit it is with now."""
+    due: date | None
+    """When it is due."""
+    step: int
+    """The step's number on the route."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "action": self.action,
+            "state": self.state,
+            "holder": self.holder,
+            "unit": self.unit,
+            "due": _iso(self.due),
+            "step": self.step,
+        }

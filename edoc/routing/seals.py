@@ -84,56 +84,118 @@ def _signature_algorithm(cert: x509.Certificate) -> str:
     raise TypeError(f"unsupported seal key type {type(key).__name__}")
 
 
-def sign_detached(content: bytes, seal: Seal, *, at: datetime) -> bytes:
-    """A detached CMS SignedData (DER) over ``content`` by ``seal``, signing time ``at``."""
-    cert = _asn1_cert(seal.certificate)
+@dataclass(frozen=True)
+class _Template:
+    """What every signature by one seal shares, encoded once (DER bytes)."""
+
+    head: bytes
+    """SignedData's version, digest algorithms and (empty) encapsulated content info."""
+    certificates: bytes
+    """The [0] IMPLICIT certificate set: the seal's certificate and chain."""
+    sid: bytes
+    """The signer identifier (issuer and serial number)."""
+    digest_algorithm: bytes
+    """SHA-256's AlgorithmIdentifier."""
+    signature_algorithm: bytes
+    """The signature's AlgorithmIdentifier."""
+    fixed_attributes: tuple[bytes, ...]
+    """The content-type and signing-certificate-v2 attributes."""
+
+
+_TEMPLATES: dict[tuple[bytes, ...], _Template] = {}
+
+
+def _template(seal: Seal) -> _Template:
+    ders = (
+        seal.certificate.public_bytes(serialization.Encoding.DER),
+        *(c.public_bytes(serialization.Encoding.DER) for c in seal.chain),
+    )
+    found = _TEMPLATES.get(ders)
+    if found is not None:
+        return found
+    cert = ax509.Certificate.load(ders[0])
     ess = tsp.SigningCertificateV2(
         {
             "certs": [
                 tsp.ESSCertIDv2(
                     {
                         "hash_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
-                        "cert_hash": hashlib.sha256(cert.dump()).digest(),
+                        "cert_hash": hashlib.sha256(ders[0]).digest(),
                     }
                 )
             ]
         }
     )
-    signed_attrs = cms.CMSAttributes(
+    sid = cms.SignerIdentifier(
+        {
+            "issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                {"issuer": cert.issuer, "serial_number": cert.serial_number}
+            )
+        }
+    )
+    digest = algos.DigestAlgorithm({"algorithm": "sha256"})
+    head = (
+        cms.CMSVersion("v1").dump()
+        + cms.DigestAlgorithms([digest]).dump()
+        + cms.EncapsulatedContentInfo({"content_type": "data"}).dump()
+    )
+    found = _Template(
+        head=head,
+        certificates=_tlv(0xA0, b"".join(ders)),
+        sid=sid.dump(),
+        digest_algorithm=digest.dump(),
+        signature_algorithm=algos.SignedDigestAlgorithm({"algorithm": _signature_algorithm(seal.certificate)}).dump(),
+        fixed_attributes=(
+            cms.CMSAttribute({"type": "content_type", "values": ["data"]}).dump(),
+            cms.CMSAttribute({"type": "signing_certificate_v2", "values": [ess]}).dump(),
+        ),
+    )
+    if len(_TEMPLATES) > 4096:
+        _TEMPLATES.clear()
+    _TEMPLATES[ders] = found
+    return found
+
+
+def sign_detached(content: bytes, seal: Seal, *, at: datetime) -> bytes:
+    """A detached CMS SignedData (DER) over ``content`` by ``seal``, signing time ``at``.
+
+    The parts every signature by the seal shares (its certificate and chain, the signer
+    identifier, the ESS signing-certificate attribute) are encoded once per process and the
+    SignedData is assembled from DER pieces: a circular to hundreds of agencies signs hundreds
+    of evidence records with one seal.
+    """
+    tpl = _template(seal)
+    attributes = sorted(  # DER: a SET OF is sorted by its members' encodings
         [
-            cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
-            cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": at.astimezone(UTC)})]}),
-            cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(content).digest()]}),
-            cms.CMSAttribute({"type": "signing_certificate_v2", "values": [ess]}),
+            *tpl.fixed_attributes,
+            cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": at.astimezone(UTC)})]}).dump(),
+            cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(content).digest()]}).dump(),
         ]
     )
-    signature = seal.sign(signed_attrs.dump())
-    signer = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                {
-                    "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                        {"issuer": cert.issuer, "serial_number": cert.serial_number}
-                    )
-                }
-            ),
-            "digest_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
-            "signed_attrs": signed_attrs,
-            "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": _signature_algorithm(seal.certificate)}),
-            "signature": signature,
-        }
+    attrs = b"".join(attributes)
+    signature = seal.sign(_tlv(0x31, attrs))
+    signer = _tlv(
+        0x30,
+        cms.CMSVersion("v1").dump()
+        + tpl.sid
+        + tpl.digest_algorithm
+        + _tlv(0xA0, attrs)
+        + tpl.signature_algorithm
+        + _tlv(0x04, signature),
     )
-    signed_data = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [algos.DigestAlgorithm({"algorithm": "sha256"})],
-            "encap_content_info": {"content_type": "data"},
-            "certificates": [cert, *(_asn1_cert(c) for c in seal.chain)],
-            "signer_infos": [signer],
-        }
-    )
-    return cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump()
+    signed = _tlv(0x30, tpl.head + tpl.certificates + _tlv(0x31, signer))
+    return _tlv(0x30, cms.ContentType("signed_data").dump() + _tlv(0xA0, signed))
+
+
+def _tlv(tag: int, value: bytes) -> bytes:
+    """A DER tag-length-value (definite length)."""
+    n = len(value)
+    if n < 0x80:
+        length = bytes([n])
+    else:
+        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(raw)]) + raw
+    return bytes([tag]) + length + value
 
 
 @dataclass(frozen=True)
