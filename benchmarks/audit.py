@@ -364,6 +364,16 @@ def run(events: int, signed: float, db_url: str | None, workers: int | None) -> 
     return results
 
 
+DATABASE = True
+"""Run once on SQLite and once on PostgreSQL by ``python -m benchmarks``."""
+SUITE_EVENTS = {"tiny": 600, "quick": 20_000, "full": 1_000_000}
+
+
+def suite(size: str, db_url: str | None) -> list[Result]:
+    """``python -m benchmarks``'s entry: the figures at ``size`` (see :mod:`benchmarks.run`)."""
+    return run(SUITE_EVENTS[size], 0.1, db_url, None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)

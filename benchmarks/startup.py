@@ -39,6 +39,11 @@ def run(runs: int = 15) -> list[Result]:
         return results
 
 
+def suite(size: str, db_url: str | None) -> list[Result]:
+    """``python -m benchmarks``'s entry: the figures at ``size`` (see :mod:`benchmarks.run`)."""
+    return run({"tiny": 2, "quick": 5, "full": 15}[size])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)

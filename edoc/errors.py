@@ -518,14 +518,50 @@ class SigningFailed(EdocError):
     th = "การลงนามล้มเหลว: {detail}"
 
 
-class DocumentChanged(Conflict):
-    """The stored PDF differs from what the last signature left: it must not be signed."""
+class DocumentChanged(InvalidInput):
+    """The stored PDF (or the text it was rendered from) differs from what the last signature
+    left: it must not be signed. Exit 2: the document given is not the one that was signed."""
 
     en = "document {doc_id} changed since its last signature (stored PDF {found}, expected {expected}); not signed"
     th = "หนังสือ {doc_id} ถูกเปลี่ยนแปลงหลังการลงนามครั้งล่าสุด (ไฟล์ที่เก็บ {found} แต่ควรเป็น {expected}) จึงลงนามไม่ได้"
 
     def __init__(self, doc_id: object, found: str, expected: str) -> None:
         super().__init__(doc_id=doc_id, found=found, expected=expected)
+
+
+class SignatureOutOfOrder(Conflict):
+    """A signature that must wait for others (initials in route order, the signer after every
+    initial) is asked for too early."""
+
+    en = "document {doc_id}: {field!r} cannot be signed yet: {waiting}"
+    th = "หนังสือ {doc_id}: ยังลงนามในช่อง {field!r} ไม่ได้: {waiting}"
+
+    def __init__(self, doc_id: object, field: str, waiting: str) -> None:
+        super().__init__(doc_id=doc_id, field=field, waiting=waiting)
+
+
+class NotASigner(PermissionDenied):
+    """The user is neither the drafter, a head who initials, the signer nor an executive of the
+    issuing agency."""
+
+    en = (
+        "{user} may not sign document {doc_id}: only its drafter, the heads who initial it, its signer"
+        " and an executive of {agency} sign it"
+    )
+    th = "{user} ลงนามหนังสือ {doc_id} ไม่ได้: ผู้ลงนามได้มีเพียงผู้ร่าง หัวหน้าที่ลงชื่อย่อ ผู้ลงนาม และผู้บริหารของ {agency}"
+
+    def __init__(self, user: str, doc_id: object, agency: str) -> None:
+        super().__init__(user=user, doc_id=doc_id, agency=agency)
+
+
+class NoSignedPdf(NotFound):
+    """The document has no stored PDF yet (a draft nobody signed): nothing to export or renew."""
+
+    en = "document {doc_id} has no signed PDF yet (edoc doc render gives a preview)"
+    th = "หนังสือ {doc_id} ยังไม่มีไฟล์ PDF ที่ลงนามแล้ว (ใช้ edoc doc render เพื่อดูตัวอย่าง)"
+
+    def __init__(self, doc_id: object) -> None:
+        super().__init__(doc_id=doc_id)
 
 
 # --- verification (issue 6) ----------------------------------------------------------------
@@ -787,6 +823,39 @@ class BundleInvalid(InvalidInput):
 
     def __init__(self, path: str, detail: str) -> None:
         super().__init__(detail, path=path)
+
+
+# -- registers and records (issue 7) --------------------------------------------------------
+
+
+class DestructionListNotFound(NotFound):
+    en = "no destruction list with id {list_id}"
+    th = "ไม่พบบัญชีหนังสือขอทำลายรหัส {list_id}"
+
+    def __init__(self, list_id: object) -> None:
+        super().__init__(list_id=list_id)
+
+
+class DestructionRefused(Conflict):
+    """A destruction that the regulation does not allow (yet): approvals missing, a legal hold,
+    a permanent class, a list already carried out."""
+
+    en = "destruction list {list_id} cannot be destroyed: {detail}"
+    th = "บัญชีหนังสือขอทำลายรหัส {list_id} ยังทำลายไม่ได้: {detail}"
+
+    def __init__(self, list_id: object, detail: str) -> None:
+        super().__init__(detail, list_id=list_id)
+
+
+class RecordRefused(Conflict):
+    """A records act the document's state does not allow (held twice, released while not held,
+    destroyed already)."""
+
+    en = "document {doc_id}: {detail}"
+    th = "หนังสือรหัส {doc_id}: {detail}"
+
+    def __init__(self, doc_id: object, detail: str) -> None:
+        super().__init__(detail, doc_id=doc_id)
 
 
 # -------------------------------------------------------------------------------------------

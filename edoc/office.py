@@ -10,6 +10,7 @@ before the rows that point at them, inside the same act.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import logging
@@ -100,6 +101,7 @@ from edoc.errors import (
     CertificateNotYetValid,
     CertificateRevoked,
     CheckpointNotFound,
+    DestructionRefused,
     EdocError,
     EmptyField,
     EventNotFound,
@@ -112,6 +114,7 @@ from edoc.errors import (
     PassphraseRequired,
     PermissionDenied,
     PkiAlreadyInitialised,
+    RecordRefused,
     TokenNotFound,
     UserNotFound,
     WitnessRefused,
@@ -120,6 +123,7 @@ from edoc.errors import (
 from edoc.pki import model as pki_model
 from edoc.pki.keys import KeyRing, NoPassphrases, Passphrases, seal_private_key
 from edoc.registers import (
+    BE_OFFSET,
     RECEIVE_SERIES,
     Book,
     IssuedNumber,
@@ -130,6 +134,25 @@ from edoc.registers import (
     numbering_year,
     outgoing_series,
     register_number,
+)
+from edoc.registers.retention import (
+    TRANSFER_AGE_YEARS,
+    CommitteeRole,
+    ListState,
+    RetentionClass,
+    class_table,
+    committee_problems,
+    due_year,
+    resolve_class,
+)
+from edoc.registers.views import (
+    BacklogItem,
+    DestructionList,
+    FiledRecord,
+    Received,
+    RegisterPage,
+    RegisterRow,
+    SearchHit,
 )
 from edoc.settings import SETTINGS_FILE, Settings, default_home, load_settings
 from edoc.storage import audit as audit_store
@@ -1738,6 +1761,618 @@ class Office:
         self.settings = load_settings(self.home)
 
     # -- signing (issue 5) ----------------------------------------------------------------------
+    # Acts: sign_document (edoc doc sign ID), sign_documents (a batch over both cores),
+    # refresh_document_ltv (edoc doc ltv), export_document (edoc doc export).
+    # For other issues: _apply_seal(session, row, appearance, owner="agency:CODE") adds a seal
+    # signature (received stamp, receipt) to a stored PDF inside the caller's act;
+    # _signing_key(owner) is the unlocked key, once per process; _signing_services() the TSA,
+    # trust roots and revocation sources. Every act that changes a stored PDF records its new
+    # hash (``pdf_sha256``, or ``pdf_after``) in its audit event: a later signature refuses one whose
+    # stored PDF is not the one the last such event recorded (see _expected_pdf).
+
+    _SIGNABLE_STATES = frozenset({"draft", "awaiting-signature"})
+
+    def _signing_key(self, owner: str) -> tuple[Any, pki_model.SigningIdentity]:
+        """The :class:`~edoc.signing.SigningKey` of ``owner`` (a username or ``agency:CODE``) and
+        its identity. The identity is checked every time (revoked, expired, not yet valid,
+        disabled account); the key is unlocked once per process and kept with the reserved
+        signature sizes pyHanko estimated for it. Call it outside a transaction."""
+        from edoc.signing import Credentials, Pkcs11Key, SigningKey
+
+        identity = self.signing_identity(owner)
+        cache: dict[tuple[str, str], Any] = self.__dict__.setdefault("_signing_keys", {})
+        key = cache.get((identity.owner, identity.serial))
+        if key is None:
+            ref = identity.pkcs11
+            creds = Credentials(
+                certificate=identity.certificate,
+                chain=identity.chain,
+                key=identity.private_key,
+                pkcs11=None
+                if ref is None
+                else Pkcs11Key(
+                    module=ref.module,
+                    token_label=ref.token_label,
+                    key_id=ref.key_id,
+                    key_label=ref.key_label,
+                    pin=ref.pin.decode("utf-8") if isinstance(ref.pin, bytes) else str(ref.pin),
+                ),
+                owner=identity.owner,
+            )
+            key = SigningKey(creds)
+            cache[(identity.owner, identity.serial)] = key
+        return key, identity
+
+    def _signing_event_signer(self, key: Any, identity: pki_model.SigningIdentity) -> EventSigner:
+        """The audit-event signer of a signing act: the same key, and for a PKCS#11 key the
+        same logged-in session as the PDF signature."""
+        if identity.pkcs11 is None:
+            return signer_from_identity(identity)
+        from edoc.audit.signers import event_signer
+
+        algorithm = identity.hash_algorithm
+        return event_signer(lambda data: key.sign_bytes(data, algorithm), identity.certificate, identity.chain)
+
+    def close_signing_keys(self) -> None:
+        """Log out of PKCS#11 tokens and forget the signing keys this office opened."""
+        cache: dict[tuple[str, str], Any] = self.__dict__.pop("_signing_keys", {})
+        for key in cache.values():
+            key.close()
+
+    def _signing_services(self) -> Any:
+        """Where time-stamps and validation material come from: the configured TSA
+        (``signing.tsa_url`` or the pilot's ``edoc pki serve``), the office's trust anchors, the
+        latest CRLs the CA published (CRLs and OCSP are also fetched from the certificates' URLs
+        when B-LT needs them)."""
+        from edoc.signing import Services
+
+        crls = []
+        for kind in (pki_model.CertKind.ISSUING, pki_model.CertKind.ROOT):
+            try:
+                info = self.latest_crl(kind)
+            except EdocError:
+                info = None
+            if info is not None:
+                crls.append(info.der)
+        return Services(trust_roots=tuple(self.trust_roots()), tsa_url=self.tsa_url(), crls=tuple(crls))
+
+    def _default_level(self, level: str | None) -> Any:
+        from edoc.signing import Level
+
+        return Level.parse(level if level is not None else self.settings.signing.default_level)
+
+    def _expected_pdf(self, session: Session, row: DocumentRow) -> tuple[bool, str | None, str | None]:
+        """What the last act that changed this document's PDF left: (known, pdf sha256, fields
+        sha256). ``known`` is False when no such act is in the log (a draft never signed, or a
+        copy delivered from elsewhere)."""
+        assert row.id is not None
+        found: tuple[bool, str | None, str | None] = (False, None, None)
+        for event in audit_store.events_of_document(session, [row.id]):
+            payload = event.payload
+            if event.act == "document.import":
+                found = (True, str(payload.get("sha256")), None)
+                continue
+            after = payload.get("pdf_sha256") or payload.get("pdf_after")
+            if isinstance(after, str) and after:
+                fields = payload.get("fields_sha256")
+                found = (True, after, str(fields) if fields else found[2])
+        return found
+
+    def _check_unchanged(self, session: Session, row: DocumentRow) -> None:
+        """Refuse (:class:`~edoc.errors.DocumentChanged`, exit 2) a document whose stored PDF or
+        text is not what the last signature left."""
+        from edoc.errors import DocumentChanged
+
+        known, pdf_hash, fields_hash = self._expected_pdf(session, row)
+        if not known:
+            if row.origin == "drafted" and row.pdf_sha256 is not None:
+                raise DocumentChanged(row.id, row.pdf_sha256, "no PDF (it was never signed)")
+            return
+        if row.pdf_sha256 != pdf_hash:
+            raise DocumentChanged(row.id, row.pdf_sha256 or "none", pdf_hash or "none")
+        if fields_hash is not None and sha256_hex(row.fields_json.encode()) != fields_hash:
+            raise DocumentChanged(
+                row.id, f"text {sha256_hex(row.fields_json.encode())[:16]}…", f"text {fields_hash[:16]}…"
+            )
+
+    def _signer_role(self, session: Session, row: DocumentRow, actor: Actor) -> tuple[Any, str]:
+        """In what capacity ``actor`` signs ``row``, and the field: the named signer or an
+        executive of the issuing agency fill ``signature``; a head who initials fills their
+        ``initial-N``; the drafter signs in ``drafter``. Anyone else is refused (exit 3)."""
+        from edoc.errors import NotASigner
+        from edoc.signing.model import DRAFTER_FIELD, SignerRole, initial_field
+
+        ids = doc_store.usernames(session, (row.drafter_id, row.signer_id))
+        signer = ids.get(row.signer_id) if row.signer_id is not None else None
+        drafter = ids.get(row.drafter_id) if row.drafter_id is not None else None
+        initials = list(doc_store.initials_of(row))
+        if actor.username == signer:
+            return SignerRole.SIGNER, "signature"
+        if actor.username in initials:
+            return SignerRole.INITIAL, initial_field(initials.index(actor.username) + 1)
+        if actor.role is Role.EXECUTIVE:
+            return SignerRole.SIGNER, "signature"
+        if actor.username == drafter:
+            return SignerRole.DRAFTER, DRAFTER_FIELD
+        agency = doc_store.agency_of(session, row)
+        raise NotASigner(actor.username, row.id, agency.code)
+
+    def _plan_signature(self, session: Session, doc_id: int, as_user: str, level: Any) -> _SignPlan:
+        """Everything a signature needs, checked, in the act's transaction: who signs in which
+        field, that the document may be signed now and has not changed, the PDF to sign (the
+        first signature issues the number if missing, renders the final PDF and pre-creates its
+        signature fields), and the appearance."""
+        from edoc.errors import FieldAlreadySigned, FieldLocked, SignatureFieldMissing, SignatureOutOfOrder
+        from edoc.signing import InitialMark, SignatureBlock, inspect_fields, prepare_fields
+        from edoc.signing.fields import locked_by
+        from edoc.signing.model import DRAFTER_FIELD, SIGNATURE_FIELD, SignerRole, initial_field, initial_number
+        from edoc.signing.thai import initials_of
+
+        if not isinstance(doc_id, int) or isinstance(doc_id, bool):
+            raise TypeError("document id must be an int")
+        actor, _ = self._actor(session, as_user)
+        row = self._document_row(session, doc_id, for_update=True)
+        require(actor, Act.SIGN, self._document_facts(session, row))
+        if row.origin != "drafted":
+            raise InvalidState(f"document {doc_id}", row.origin, "be signed (incoming documents are received)")
+        if row.state not in self._SIGNABLE_STATES:
+            raise InvalidState(f"document {doc_id}", row.state, "be signed")
+        role, field = self._signer_role(session, row, actor)
+        event = DocumentEvent.SIGN if role is SignerRole.SIGNER else DocumentEvent.INITIAL
+        try:
+            next_state(row.state, event, outgoing=True)
+        except TransitionRefused:
+            raise InvalidState(f"document {doc_id}", row.state, event.value) from None
+        self._check_unchanged(session, row)
+        rendered = False
+        number = row.number
+        if row.pdf_sha256 is None:
+            if not row.number:
+                number = self._issue_number(session, row, actor).text
+            result = self._render_row(session, row)
+            base = prepare_fields(result.pdf, result.signature_boxes)
+            base_sha = None
+            rendered = True
+        else:
+            base = self.db.blobs.get(session, row.pdf_sha256)
+            base_sha = row.pdf_sha256
+        if rendered:
+            infos = inspect_fields(base)
+            signed_now = {f.name: f.signed for f in infos}
+            blocker = locked_by(infos, field)
+            if blocker is not None:
+                raise FieldLocked(field, blocker)
+        else:
+            # the fields the first signature made, and what the log says was signed since: the
+            # stored PDF is not parsed here (sign_pdf reads it, and re-checks locks and fields)
+            signed_now = {initial_field(i + 1): False for i in range(len(doc_store.initials_of(row)))}
+            signed_now[SIGNATURE_FIELD] = False
+            assert row.id is not None
+            for past in audit_store.events_of_document(session, [row.id]):
+                if past.act == "doc.sign":
+                    signed_now[str(past.payload.get("field"))] = True
+        if signed_now.get(field):
+            raise FieldAlreadySigned(field)
+        if field != DRAFTER_FIELD and field not in signed_now:
+            raise SignatureFieldMissing(field)
+        # order: initials bottom up; the signer after every initial
+        initial_fields = sorted(
+            (n for n in signed_now if initial_number(n) is not None), key=lambda n: initial_number(n) or 0
+        )
+        k = initial_number(field)
+        waiting = [n for n in initial_fields if not signed_now[n] and (k is None or (initial_number(n) or 0) < k)]
+        if waiting and role is not SignerRole.DRAFTER:
+            names = list(doc_store.initials_of(row))
+            people = ", ".join(
+                names[(initial_number(n) or 1) - 1] for n in waiting if (initial_number(n) or 1) <= len(names)
+            )
+            detail = f"waiting for {', '.join(waiting)}" + (f" ({people})" if people else "")
+            raise SignatureOutOfOrder(doc_id, field, detail)
+        user = dir_store.get_user(session, actor.username)
+        agency = dir_store.agency_row(session, actor.agency)
+        now = self.now()
+        appearance: Any
+        if role is SignerRole.SIGNER:
+            appearance = SignatureBlock(user.full_name, user.position, now, thai_digits=agency.thai_digits)
+            reason = "ลงนาม (signed)"
+        elif role is SignerRole.INITIAL:
+            appearance = InitialMark(initials_of(user.full_name), now, thai_digits=agency.thai_digits)
+            reason = "ลงชื่อย่อกำกับ (initialled)"
+        else:
+            appearance = None
+            reason = "ผู้ร่าง (drafted)"
+        return _SignPlan(
+            doc_id=doc_id,
+            username=actor.username,
+            agency=actor.agency,
+            role=role,
+            field=field,
+            level=level,
+            pdf=base,
+            base_sha=base_sha,
+            state=row.state,
+            event=event,
+            number=number,
+            fields_sha256=sha256_hex(row.fields_json.encode()),
+            appearance=appearance,
+            reason=reason,
+            location=agency.name,
+            when=now,
+            rendered=rendered,
+        )
+
+    def _commit_signature(self, session: Session, plan: _SignPlan, signed: Any, key: Any, identity: Any) -> Any:
+        """Store a signature made from ``plan``: the PDF as a new blob (written and fsynced
+        before the row points at it), the state, and the audit event signed by the signer."""
+        from edoc.errors import DocumentChanged
+        from edoc.signing import DocumentSigned
+        from edoc.signing.model import SignerRole
+
+        row = self._document_row(session, plan.doc_id, for_update=True)
+        if row.pdf_sha256 != plan.base_sha or row.state != plan.state:
+            # signed by someone else meanwhile (a batch signs outside the planning transaction)
+            raise DocumentChanged(plan.doc_id, row.pdf_sha256 or "none", plan.base_sha or "none")
+        if sha256_hex(row.fields_json.encode()) != plan.fields_sha256:
+            raise DocumentChanged(plan.doc_id, "changed text", "the text that was signed")
+        digest = self.db.blobs.put(session, signed.pdf)
+        row.pdf_sha256 = digest
+        after = self._change_state(session, row, plan.event)
+        self._record(
+            session,
+            "doc.sign",
+            actor=plan.username,
+            agency=plan.agency,
+            document_id=plan.doc_id,
+            payload={
+                "field": plan.field,
+                "role": plan.role.value,
+                "level": signed.level.value,
+                "number": row.number,
+                "signer_serial": signed.signer_serial,
+                "signing_time": signed.signing_time.isoformat(),
+                "timestamp_time": signed.timestamp_time.isoformat() if signed.timestamp_time else None,
+                "rendered": plan.rendered,
+                "pdf_before_sha256": plan.base_sha if plan.base_sha else sha256_hex(plan.pdf),
+                "pdf_sha256": digest,
+                "size": len(signed.pdf),
+                "fields_sha256": plan.fields_sha256,
+                "state": after.value,
+            },
+            sign=self._signing_event_signer(key, identity),
+        )
+        return DocumentSigned(
+            doc_id=plan.doc_id,
+            field=plan.field,
+            role=SignerRole(plan.role),
+            level=signed.level,
+            signer=plan.username,
+            signer_serial=signed.signer_serial,
+            signing_time=signed.signing_time,
+            timestamp_time=signed.timestamp_time,
+            number=row.number,
+            state=after.value,
+            pdf_sha256=digest,
+            size=len(signed.pdf),
+            rendered=plan.rendered,
+        )
+
+    def sign_document(self, doc_id: int, *, as_user: str, level: str | None = None) -> Any:
+        """Sign a document (``edoc doc sign ID --as USER [--level …]``); return
+        :class:`~edoc.signing.DocumentSigned`.
+
+        Who signs where: the document's signer (or another executive of the issuing agency)
+        the signature block; each head who initials their ``initial-N`` field, in route order;
+        the drafter an invisible approval signature. The signer signs after every initial; the
+        state goes draft → awaiting-signature on the first initial and → signed when the signer
+        signs. The first signature issues the number if missing, renders the final PDF and
+        pre-creates its signature fields, all in this act's transaction; later signatures are
+        incremental updates of the stored PDF, refused if it (or the text it was rendered from)
+        changed since the last signature. ``level`` defaults to ``signing.default_level``.
+        Refusals: not a signer of this document, revoked/expired/not-yet-valid certificate
+        (exit 3); changed document (exit 2); out of order or already signed (exit 5).
+        """
+        from edoc.signing import sign_pdf
+
+        wanted = self._default_level(level)
+        key, identity = self._signing_key(as_user)
+        services = self._signing_services() if wanted.timestamped else None
+
+        def act(session: Session) -> Any:
+            plan = self._plan_signature(session, doc_id, as_user, wanted)
+            signed = sign_pdf(
+                plan.pdf,
+                key,
+                field=plan.field,
+                level=plan.level,
+                appearance=plan.appearance,
+                create=plan.appearance is None,
+                lock=() if plan.appearance is None else None,
+                services=services,
+                reason=plan.reason,
+                location=plan.location,
+                when=plan.when,
+                tz=self.settings.office.timezone,
+            )
+            return self._commit_signature(session, plan, signed, key, identity)
+
+        return self._run(act)
+
+    def awaiting_signature(self, *, as_user: str) -> list[int]:
+        """Ids of the documents of ``as_user``'s agency waiting for *their* signature: drafts
+        and documents awaiting signature where they are the signer, or a head whose turn it is to
+        initial (``edoc doc sign --all-awaiting``), oldest first."""
+        from edoc.storage.signing import drafted_in_states
+
+        def read(session: Session) -> list[int]:
+            actor, account = self._actor(session, as_user)
+            rows = drafted_in_states(session, account.agency_id, self._SIGNABLE_STATES)
+            signed: dict[int, set[str]] = {}
+            for event in audit_store.events_of_document(session, [r.id for r in rows if r.id is not None]):
+                if event.act == "doc.sign" and event.document_id is not None:
+                    signed.setdefault(event.document_id, set()).add(str(event.payload.get("field")))
+            out = []
+            for row in rows:
+                assert row.id is not None
+                done = signed.get(row.id, set())
+                initials = list(doc_store.initials_of(row))
+                fields = [f"initial-{i + 1}" for i in range(len(initials))]
+                if row.signer_id == account.id:
+                    turn = "signature" not in done and all(f in done for f in fields)
+                elif actor.username in initials:
+                    k = initials.index(actor.username)
+                    turn = fields[k] not in done and all(f in done for f in fields[:k])
+                else:
+                    turn = False
+                if turn:
+                    out.append(row.id)
+            return out
+
+        return self._read(read)
+
+    def sign_documents(
+        self,
+        doc_ids: Sequence[int],
+        *,
+        as_user: str,
+        level: str | None = None,
+        workers: int | None = None,
+        progress: Callable[[Any], None] | None = None,
+    ) -> list[Any]:
+        """Sign many documents with one unlock (``edoc doc sign ID1 ID2 … --as USER``); return a
+        :class:`~edoc.signing.BatchItem` per document, in the order given.
+
+        Each document is planned in its own transaction (checks; a first signature issues its
+        number and renders the final PDF there), signed in worker processes (one per core by
+        default; the unlocked key is inherited, never written anywhere), then stored in its own
+        transaction with its audit event. A document that fails (refused, changed, a bad PDF)
+        is reported in its item and the others go on. ``progress(item)`` is called as each
+        document finishes. A number issued for a document whose signature then failed stays
+        issued (as ``edoc doc number`` would have issued it).
+        """
+        from edoc.signing.batch import Job, sign_batch
+
+        ids = list(doc_ids)
+        for d in ids:
+            if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+                raise InvalidField("id", f"{d!r} is not a document id")
+        if len(set(ids)) != len(ids):
+            raise InvalidField("id", "a document is listed twice")
+        wanted = self._default_level(level)
+        key, identity = self._signing_key(as_user)
+        services = self._signing_services() if wanted.timestamped else None
+        items: dict[int, Any] = {}
+        plans: dict[int, _SignPlan] = {}
+        report = progress or (lambda item: None)
+        for d in ids:
+            try:
+                plans[d] = self._run(partial(self._plan_signature, doc_id=d, as_user=as_user, level=wanted))
+            except EdocError as exc:
+                items[d] = _batch_failure(d, exc)
+                report(items[d])
+        jobs = [
+            Job(
+                key=d,
+                pdf=p.pdf,
+                field=p.field,
+                level=p.level,
+                appearance=p.appearance,
+                create=p.appearance is None,
+                reason=p.reason,
+                when=p.when,
+                extra={"location": p.location},
+            )
+            for d, p in plans.items()
+        ]
+        for outcome in sign_batch(jobs, key, services=services, workers=workers):
+            d = int(outcome.key)
+            if outcome.signed is None:
+                from edoc.signing import BatchItem
+
+                items[d] = BatchItem(d, None, outcome.error, outcome.error_th, outcome.exit_code)
+            else:
+                try:
+                    commit = partial(
+                        self._commit_signature, plan=plans[d], signed=outcome.signed, key=key, identity=identity
+                    )
+                    stored = self._run(commit)
+                except EdocError as exc:
+                    items[d] = _batch_failure(d, exc)
+                else:
+                    from edoc.signing import BatchItem
+
+                    items[d] = BatchItem(d, stored)
+            report(items[d])
+        return [items[d] for d in ids]
+
+    def _apply_seal(
+        self,
+        session: Session,
+        row: DocumentRow,
+        appearance: Any,
+        *,
+        owner: str,
+        actor: str | None = None,
+        level: str | None = None,
+        zone: Any = None,
+        key: Any = None,
+        identity: Any = None,
+    ) -> Any:
+        """Add an agency seal's signature to ``row``'s stored PDF inside the caller's act.
+
+        ``appearance`` is a :class:`~edoc.signing.ReceivedStamp` (a visible received stamp in a
+        new ``received-N`` field in the stamp zone: the renderer's for letters edoc rendered,
+        ``zone`` or the top right of page 1 for others) or None (an invisible receipt in a new
+        ``receipt-N`` field). The new PDF is stored as a blob (written and fsynced first), the
+        row points at it, and a ``doc.stamp`` / ``doc.receipt`` event signed by the seal records
+        both hashes (``actor`` is who acts; the caller records its own act too). ``level``
+        defaults to ``signing.default_level``. Pass ``key``/``identity`` from
+        :meth:`_signing_key` (called before the transaction) to avoid a lookup here. Returns
+        :class:`~edoc.signing.SealApplied`. Refuses a document without a PDF
+        (:class:`~edoc.errors.NoSignedPdf`) or one changed since its last recorded PDF.
+        """
+        from edoc.errors import NoSignedPdf
+        from edoc.signing import ReceivedStamp, SealApplied, default_stamp_zone, sign_receipt, stamp_received
+
+        if appearance is not None and not isinstance(appearance, ReceivedStamp):
+            raise TypeError("appearance must be a ReceivedStamp or None (a receipt)")
+        wanted = self._default_level(level)
+        if key is None or identity is None:
+            key, identity = self._signing_key(owner)
+        if row.pdf_sha256 is None:
+            raise NoSignedPdf(row.id)
+        self._check_unchanged(session, row)
+        before = row.pdf_sha256
+        pdf = self.db.blobs.get(session, before)
+        services = self._signing_services() if wanted.timestamped else None
+        if appearance is not None:
+            if zone is None:
+                if row.origin == "drafted":
+                    from edoc.documents.render import stamp_zone
+
+                    zone = stamp_zone()
+                else:
+                    zone = default_stamp_zone(pdf)
+            signed = stamp_received(
+                pdf, key, appearance, zone=zone, level=wanted, services=services, tz=self.settings.office.timezone
+            )
+            act = "doc.stamp"
+        else:
+            signed = sign_receipt(pdf, key, level=wanted, services=services, when=self.now())
+            act = "doc.receipt"
+        digest = self.db.blobs.put(session, signed.pdf)
+        row.pdf_sha256 = digest
+        row.updated_at = self.now()
+        session.add(row)
+        session.flush()
+        prefix = pki_model.AGENCY_PREFIX
+        agency = identity.owner[len(prefix) :] if identity.owner.startswith(prefix) else ""
+        self._record(
+            session,
+            act,
+            actor=actor or identity.owner,
+            agency=agency or doc_store.agency_of(session, row).code,
+            document_id=row.id,
+            payload={
+                "field": signed.field,
+                "seal": identity.owner,
+                "level": signed.level.value,
+                "signer_serial": signed.signer_serial,
+                "signing_time": signed.signing_time.isoformat(),
+                "timestamp_time": signed.timestamp_time.isoformat() if signed.timestamp_time else None,
+                "pdf_before_sha256": before,
+                "pdf_sha256": digest,
+                "size": len(signed.pdf),
+                "fields_sha256": sha256_hex(row.fields_json.encode()) if row.origin == "drafted" else None,
+            },
+            sign=self._signing_event_signer(key, identity),
+        )
+        return SealApplied(
+            pdf=signed.pdf,
+            sha256=digest,
+            field=signed.field,
+            level=signed.level,
+            owner=identity.owner,
+            signer_serial=signed.signer_serial,
+            signing_time=signed.signing_time,
+        )
+
+    def refresh_document_ltv(self, doc_id: int, *, as_user: str) -> dict[str, Any]:
+        """Renew a signed document's long-term validity (``edoc doc ltv ID``): one incremental
+        update with the validation material (chains, CRLs, OCSP) of its signatures and last
+        archive time-stamp, then a new archive time-stamp (B-LTA). Run it before the last
+        time-stamp's certificate expires. Records management (clerks, admins) of the
+        document's agency, and its signer, may do it; refused on a changed document."""
+        from edoc.errors import NoSignedPdf
+        from edoc.signing import inspect_fields, refresh_ltv
+        from edoc.signing.model import FieldKind
+
+        services = self._signing_services()
+        now = self.now()
+
+        def act(session: Session) -> dict[str, Any]:
+            actor, account = self._actor(session, as_user)
+            row = self._document_row(session, doc_id, for_update=True)
+            facts = self._document_facts(session, row)
+            require(actor, Act.READ, facts)
+            if row.signer_id != account.id:
+                require(actor, Act.MANAGE_RECORDS, facts.agency)
+            if row.pdf_sha256 is None:
+                raise NoSignedPdf(doc_id)
+            self._check_unchanged(session, row)
+            before = row.pdf_sha256
+            data = refresh_ltv(self.db.blobs.get(session, before), services)
+            digest = self.db.blobs.put(session, data)
+            row.pdf_sha256 = digest
+            row.updated_at = now
+            session.add(row)
+            session.flush()
+            stamps = [f.name for f in inspect_fields(data) if f.kind is FieldKind.TIMESTAMP and f.signed]
+            payload = {
+                "archive_timestamp": stamps[-1] if stamps else None,
+                "archive_timestamps": len(stamps),
+                "pdf_before_sha256": before,
+                "pdf_sha256": digest,
+                "size": len(data),
+                "fields_sha256": sha256_hex(row.fields_json.encode()) if row.origin == "drafted" else None,
+            }
+            self._record(
+                session, "doc.ltv", actor=actor.username, agency=facts.agency, document_id=doc_id, payload=payload
+            )
+            return {
+                "id": doc_id,
+                "sha256": digest,
+                "bytes": len(data),
+                "archive_timestamp": payload["archive_timestamp"],
+                "archive_timestamps": len(stamps),
+            }
+
+        return self._run(act)
+
+    def export_document(self, doc_id: int, *, as_user: str) -> bytes:
+        """The document's stored PDF exactly as stored (``edoc doc export ID --out FILE``): the
+        signed letter, or an incoming document with its stamps. Reading it is access-checked
+        (:attr:`Act.READ`) and recorded in the audit log (``doc.export`` with its hash)."""
+        from edoc.errors import NoSignedPdf
+
+        def act(session: Session) -> bytes:
+            actor, _ = self._actor(session, as_user)
+            row = self._document_row(session, doc_id)
+            facts = self._document_facts(session, row)
+            require(actor, Act.READ, facts)
+            if row.pdf_sha256 is None:
+                raise NoSignedPdf(doc_id)
+            data = self.db.blobs.get(session, row.pdf_sha256)
+            self._record(
+                session,
+                "doc.export",
+                actor=actor.username,
+                agency=actor.agency,
+                document_id=doc_id,
+                payload={"sha256": row.pdf_sha256, "size": len(data)},
+            )
+            return data
+
+        return self._run(act)
 
     # -- verification (issue 6) -----------------------------------------------------------------
 
@@ -1827,26 +2462,22 @@ class Office:
         row.updated_at = now
         session.add(row)
         to_name = row.to_name or self._text_of(fields.get("to"))
-        reg_store.add_entries(
-            session,
-            [
-                reg_store.NewEntry(
-                    agency_id=agency.id,
-                    book=Book.SENT.value,
-                    series=series.key,
-                    year=year,
-                    seq=seq,
-                    number=register_number(series, seq, year),
-                    document_id=row.id,
-                    registered_at=now,
-                    document_number=number.text,
-                    document_date=row.document_date,
-                    from_name=row.from_name or agency.name,
-                    to_name=to_name,
-                    subject=row.subject,
-                )
-            ],
+        entry = reg_store.NewEntry(
+            agency_id=agency.id,
+            book=Book.SENT.value,
+            series=series.key,
+            year=year,
+            seq=seq,
+            number=register_number(series, seq, year),
+            document_id=row.id,
+            registered_at=now,
+            document_number=number.text,
+            document_date=row.document_date,
+            from_name=row.from_name or agency.name,
+            to_name=to_name,
+            subject=row.subject,
         )
+        reg_store.add_entries(session, [entry])
         session.flush()
         self._record(
             session,
@@ -1854,7 +2485,7 @@ class Office:
             actor=actor.username,
             agency=agency.code,
             document_id=row.id,
-            payload={"number": number.text, "series": series.key, "year": year, "seq": seq, "book": "sent"},
+            payload={"number": number.text, **self._register_payload(entry)},
         )
         return number
 
@@ -1910,11 +2541,12 @@ class Office:
 
         self._run(act)
 
-    def _issue_receive_number(
-        self, session: Session, row: DocumentRow, actor: Actor, *, remark: str = ""
-    ) -> IssuedNumber:
-        """Register ``row`` in its agency's register of received documents (เลขรับ), in the act's
-        transaction. A document is received once: a second call is :class:`AlreadyReceived`."""
+    def _take_receive_number(
+        self, session: Session, row: DocumentRow, *, remark: str = ""
+    ) -> tuple[IssuedNumber, reg_store.NewEntry]:
+        """Take the next receive number (เลขรับ) of ``row``'s agency and write its row in the
+        register of received documents, in the act's transaction (no event: the caller records
+        it with :meth:`_register_payload`). A document is received once: :class:`AlreadyReceived`."""
         assert row.id is not None, "flush the document before registering it"
         reg_store.lock_document(session, row)
         existing = reg_store.entries_of(session, row.id, Book.RECEIVED.value)
@@ -1927,42 +2559,948 @@ class Office:
         seq = reg_store.next_seq(session, agency.id, RECEIVE_SERIES.key, year)
         number = IssuedNumber(agency.code, RECEIVE_SERIES, year, seq, format_number(RECEIVE_SERIES, seq, year, ""))
         fields = self._doc_fields(row)
-        reg_store.add_entries(
-            session,
-            [
-                reg_store.NewEntry(
-                    agency_id=agency.id,
-                    book=Book.RECEIVED.value,
-                    series=RECEIVE_SERIES.key,
-                    year=year,
-                    seq=seq,
-                    number=number.text,
-                    document_id=row.id,
-                    registered_at=now,
-                    document_number=row.number or "",
-                    document_date=row.document_date,
-                    from_name=row.from_name,
-                    to_name=row.to_name or self._text_of(fields.get("to")) or agency.name,
-                    subject=row.subject,
-                    remark=remark,
-                )
-            ],
+        entry = reg_store.NewEntry(
+            agency_id=agency.id,
+            book=Book.RECEIVED.value,
+            series=RECEIVE_SERIES.key,
+            year=year,
+            seq=seq,
+            number=number.text,
+            document_id=row.id,
+            registered_at=now,
+            document_number=row.number or "",
+            document_date=row.document_date,
+            from_name=row.from_name,
+            to_name=row.to_name or self._text_of(fields.get("to")) or agency.name,
+            subject=row.subject,
+            remark=remark,
         )
+        reg_store.add_entries(session, [entry])
         row.updated_at = now
         session.add(row)
         session.flush()
+        return number, entry
+
+    def _register_payload(self, entry: reg_store.NewEntry) -> dict[str, Any]:
+        """The register row's columns, as the audit event carries them: the registers can be
+        rebuilt from the log alone."""
+        return {
+            "book": entry.book,
+            "series": entry.series,
+            "year": entry.year,
+            "seq": entry.seq,
+            "register_number": entry.number,
+            "date": self._local(entry.registered_at).date().isoformat(),
+            "registered_at": entry.registered_at.isoformat(),
+            "document_number": entry.document_number,
+            "document_date": entry.document_date.isoformat() if entry.document_date else None,
+            "from": entry.from_name,
+            "to": entry.to_name,
+            "subject": entry.subject,
+            "action": entry.action,
+            "remark": entry.remark,
+        }
+
+    def _issue_receive_number(
+        self, session: Session, row: DocumentRow, actor: Actor, *, remark: str = ""
+    ) -> IssuedNumber:
+        """Register ``row`` in its agency's register of received documents (เลขรับ) without a
+        stamp, in the act's transaction, and record ``doc.register`` with the row's columns.
+        A document is received once: a second call is :class:`AlreadyReceived`."""
+        number, entry = self._take_receive_number(session, row, remark=remark)
         self._record(
             session,
             "doc.register",
             actor=actor.username,
-            agency=agency.code,
+            agency=number.agency,
             document_id=row.id,
-            payload={"number": number.text, "series": RECEIVE_SERIES.key, "year": year, "seq": seq, "book": "received"},
+            payload={"number": number.text, **self._register_payload(entry)},
         )
         return number
 
+    def _check_receivable(self, session: Session, doc_id: int, as_user: str) -> str:
+        """Refuse early (before unlocking keys) what the receive act would refuse; the agency."""
+        actor, _ = self._actor(session, as_user)
+        row = self._document_row(session, doc_id)
+        require(actor, Act.RECEIVE, self._document_facts(session, row))
+        existing = reg_store.entries_of(session, doc_id, Book.RECEIVED.value)
+        if existing:
+            raise AlreadyReceived(doc_id, existing[0].number)
+        if row.origin not in self._INCOMING_ORIGINS:
+            raise InvalidState(f"document {doc_id}", f"{row.origin} here", "be received (only incoming documents are)")
+        if row.pdf_sha256 is None:
+            raise InvalidState(f"document {doc_id}", "without its PDF", "be received")
+        return actor.agency
+
+    def receive_document(
+        self, doc_id: int, *, as_user: str, remark: str = "", level: str | None = None
+    ) -> Received:
+        """Register an incoming document (``edoc doc receive``): receive number and stamp.
+
+        In one transaction: the next receive number of the clerk's agency (per year, Asia/Bangkok),
+        its row in the register of received documents, the received stamp (agency name, เลขรับ,
+        วันที่, เวลา; top right of page 1) added to the PDF as an incremental signature by the
+        agency's seal (``agency:CODE``, through the signing issue's :meth:`_apply_seal`, at
+        ``level`` or ``signing.default_level``), so every earlier signature stays valid and the
+        stamp is signed, routing told (:meth:`_routing_on_registered`), and the ``doc.receive``
+        event (with the register row's columns and both PDF hashes) signed by the clerk's key.
+        Receiving twice is :class:`~edoc.errors.AlreadyReceived` (exit 5), never a second
+        number. Needs :attr:`Act.RECEIVE` (clerks) on a document of their agency.
+        """
+        from edoc.signing import ReceivedStamp
+
+        if not isinstance(doc_id, int) or isinstance(doc_id, bool):
+            raise TypeError("document id must be an int")
+        note = one_line(remark or "")
+        self._default_level(level)  # a bad level is bad input before anything else
+        agency_code = self._read(lambda s: self._check_receivable(s, doc_id, as_user))
+        event_signer = self._event_signer(as_user)
+        key, identity = self._signing_key(f"{pki_model.AGENCY_PREFIX}{agency_code}")
+
+        def act(session: Session) -> Received:
+            row, actor = self._registers_target(session, doc_id, as_user)
+            require(actor, Act.RECEIVE, self._document_facts(session, row))
+            if row.origin not in self._INCOMING_ORIGINS:
+                raise InvalidState(f"document {doc_id}", f"{row.origin} here", "be received")
+            self._change_state(session, row, DocumentEvent.REGISTER)
+            number, entry = self._take_receive_number(session, row, remark=note)
+            agency = session.get(AgencyRow, row.agency_id)
+            assert agency is not None and row.id is not None
+            before = row.pdf_sha256
+            if before is None:
+                raise InvalidState(f"document {doc_id}", "without its PDF", "be received")
+            stamp = ReceivedStamp(
+                agency=agency.name, number=number.text, when=entry.registered_at, thai_digits=agency.thai_digits
+            )
+            sealed = self._apply_seal(
+                session, row, stamp, owner=identity.owner, actor=actor.username, level=level, key=key, identity=identity
+            )
+            self._routing_on_registered(session, row, number, actor)
+            self._record(
+                session,
+                "doc.receive",
+                actor=actor.username,
+                agency=agency.code,
+                document_id=row.id,
+                payload={
+                    "number": number.text,
+                    **self._register_payload(entry),
+                    "pdf_before": before,
+                    "pdf_after": sealed.sha256,
+                    "stamp_field": sealed.field,
+                    "seal": sealed.signer_serial,
+                    "level": sealed.level.value,
+                },
+                sign=event_signer,
+            )
+            return Received(
+                document_id=row.id,
+                number=number,
+                registered_at=entry.registered_at,
+                pdf_sha256=sealed.sha256,
+                previous_sha256=before,
+                stamp_field=sealed.field,
+                seal_serial=sealed.signer_serial,
+            )
+
+        return self._run(act)
+
+    def receive_backlog(self, agency: str, items: Sequence[BacklogItem], *, as_user: str) -> list[IssuedNumber]:
+        """Register many incoming documents at once (the bulk path): a backlog keyed in from a
+        paper register or brought over from an earlier system, without PDFs (so no stamp).
+
+        One transaction: the documents (origin ``imported``, state ``received``), a run of
+        consecutive receive numbers taken in one statement, their register rows, and one
+        ``doc.register`` event per document carrying its register columns. Needs
+        :attr:`Act.RECEIVE` in ``agency``; any bad item refuses the whole batch.
+        """
+        if not isinstance(items, Sequence) or not items:
+            raise InvalidField("items", "give at least one document")
+        clean = []
+        for i, item in enumerate(items):
+            if not isinstance(item, BacklogItem):
+                raise TypeError("items must be BacklogItem values")
+            subject = one_line(item.subject)
+            if not subject:
+                raise EmptyField(f"items[{i}].subject")
+            if len(subject) > 500 or len(item.document_number) > 96:
+                raise InvalidField(f"items[{i}]", "subject or number too long")
+            clean.append((item, subject))
+
+        def act(session: Session) -> list[IssuedNumber]:
+            actor, account = self._actor(session, as_user)
+            row = dir_store.agency_row(session, agency)
+            require(actor, Act.RECEIVE, row.code)
+            assert row.id is not None
+            now = self.now()
+            year = numbering_year(self._local(now).date(), self._numbering_rules().year)
+            ids = rec_store.insert_documents(
+                session,
+                [
+                    {
+                        "agency_id": row.id,
+                        "unit_id": None,
+                        "kind": DocumentKind.EXTERNAL.value,
+                        "form": "",
+                        "origin": "imported",
+                        "state": INITIAL_STATE["imported"].value,
+                        "subject": subject,
+                        "fields_json": json.dumps(
+                            {"body": list(item.body)} if item.body else {}, ensure_ascii=False, separators=(",", ":")
+                        ),
+                        "urgency": Urgency.NORMAL.value,
+                        "secrecy": Secrecy.NORMAL.value,
+                        "drafter_id": account.id,
+                        "number": one_line(item.document_number) or None,
+                        "document_date": item.document_date,
+                        "from_name": one_line(item.from_),
+                        "to_name": one_line(item.to) or row.name,
+                        "holder_id": account.id,
+                        "holder_unit_id": account.unit_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for item, subject in clean
+                ],
+            )
+            seqs = reg_store.take_seqs(session, row.id, RECEIVE_SERIES.key, year, len(ids))
+            entries = [
+                reg_store.NewEntry(
+                    agency_id=row.id,
+                    book=Book.RECEIVED.value,
+                    series=RECEIVE_SERIES.key,
+                    year=year,
+                    seq=seq,
+                    number=str(seq),
+                    document_id=doc_id,
+                    registered_at=now,
+                    document_number=one_line(item.document_number),
+                    document_date=item.document_date,
+                    from_name=one_line(item.from_),
+                    to_name=one_line(item.to) or row.name,
+                    subject=subject,
+                    remark=one_line(item.remark),
+                )
+                for (item, subject), doc_id, seq in zip(clean, ids, seqs, strict=True)
+            ]
+            reg_store.add_entries(session, entries)
+            for entry in entries:
+                self._record(
+                    session,
+                    "doc.register",
+                    actor=actor.username,
+                    agency=row.code,
+                    document_id=entry.document_id,
+                    payload={"number": entry.number, "backlog": True, **self._register_payload(entry)},
+                )
+            return [
+                IssuedNumber(row.code, RECEIVE_SERIES, year, e.seq, format_number(RECEIVE_SERIES, e.seq, year, ""))
+                for e in entries
+            ]
+
+        from edoc.storage import records as rec_store
+
+        return self._run(act)
+
+    # registers ------------------------------------------------------------------------------
+
+    def _register_reader(self, session: Session, agency: str, as_user: str | None) -> AgencyRow:
+        """The agency whose register is read, after checking ``as_user`` may read it (auditors
+        may read the registers of their agency and the ones below it). Without a user it is the
+        office's operator (who holds the database itself)."""
+        row = dir_store.agency_row(session, agency)
+        if as_user is not None:
+            actor = self._light_actor(session, as_user)
+            path = dir_store.agency_path(session, row) if actor.role is Role.AUDITOR else (row.code,)
+            if actor.role is Role.AUDITOR and actor.agency in path:
+                require(actor, Act.VIEW_REGISTER, actor.agency)
+            else:
+                require(actor, Act.VIEW_REGISTER, row.code)
+        return row
+
+    def _light_actor(self, session: Session, username: str) -> Actor:
+        """The acting user in one query, for reads on hot paths (a register page, a search):
+        the same :class:`Actor` as :meth:`_actor` but without the path of their agency (which
+        only auditors' decisions use, and those ask for it)."""
+        from edoc.storage import records as rec_store
+
+        found = rec_store.actor_facts(session, username)
+        if found is None:
+            return self._actor(session, username)[0]  # raises UserNotFound
+        name, role, active, agency_code, unit_code = found
+        if not active:
+            raise PermissionDenied(f"the account {name!r} is disabled")
+        return Actor(username=name, role=Role(role), agency=agency_code, unit=unit_code)
+
+    def register(
+        self,
+        agency: str,
+        book: str | Book,
+        *,
+        year: int | None = None,
+        as_user: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> RegisterPage:
+        """The register of sent or received documents of ``agency`` for ``year`` (Buddhist Era;
+        the current numbering year by default), in register order (``edoc register``).
+
+        ``limit``/``offset`` give one page. Needs :attr:`Act.VIEW_REGISTER` when ``as_user``
+        is given (clerks, heads, executives, admins of the agency; auditors above it).
+        """
+        try:
+            which = Book(book)
+        except ValueError:
+            raise InvalidField("book", f"{book!r} is not sent or received") from None
+        if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
+            raise TypeError("year must be an int (Buddhist Era)")
+        if year is not None and not 2400 <= year <= 3000:
+            raise InvalidField("year", f"{year} is not a Buddhist Era year (e.g. 2569)")
+        if limit is not None and limit < 1:
+            raise InvalidField("limit", "must be at least 1")
+        if offset < 0:
+            raise InvalidField("offset", "must not be negative")
+        wanted = year if year is not None else numbering_year(self._today(), self._numbering_rules().year)
+
+        def read(session: Session) -> RegisterPage:
+            row = self._register_reader(session, agency, as_user)
+            assert row.id is not None
+            entries = reg_store.register_page(session, row.id, which.value, wanted, limit=limit, offset=offset)
+            return RegisterPage(
+                agency=row.code,
+                agency_name=row.name,
+                book=which,
+                year=wanted,
+                rows=tuple(self._register_row(e) for e in entries),
+                thai_digits=row.thai_digits,
+            )
+
+        return self._read(read)
+
+    def register_report(self, page: RegisterPage) -> bytes:
+        """A register as an A4 landscape Thai PDF report: the agency heading, the regulation's
+        columns, page numbers (``edoc register … --pdf``). Rendered with the documents' renderer."""
+        from edoc.documents.report import Report, render_report
+        from edoc.documents.thai import digits, thai_date
+        from edoc.registers.views import REGISTER_HEADINGS_TH
+
+        thai = page.thai_digits
+
+        def day(value: Any) -> str:
+            return thai_date(value, thai=thai) if value else ""
+
+        title = "ทะเบียนหนังสือส่ง" if page.book.value == "sent" else "ทะเบียนหนังสือรับ"
+        rows = tuple(
+            (
+                digits(r.register_number, thai),
+                day(r.date),
+                digits(r.document_number, thai),
+                day(r.document_date),
+                r.from_,
+                r.to,
+                r.subject,
+                r.action,
+                ("ยกเลิก " if r.cancelled and "ยกเลิก" not in r.remark else "") + r.remark,
+            )
+            for r in page.rows
+        )
+        report = Report(
+            title=title,
+            subtitle=f"{page.agency_name} ประจำปี พ.ศ. {digits(str(page.year), thai)}",
+            columns=REGISTER_HEADINGS_TH,
+            widths=(9, 11, 12, 11, 14, 14, 23, 11, 9),
+            rows=rows,
+            created=self.now(),
+            author=page.agency_name,
+            thai_digits=thai,
+        )
+        return render_report(report)
+
+    def _register_row(self, e: Any) -> RegisterRow:
+        return RegisterRow(
+            register_number=e.number,
+            date=self._local(e.registered_at).date(),
+            document_number=e.document_number,
+            document_date=e.document_date,
+            from_=e.from_name,
+            to=e.to_name,
+            subject=e.subject,
+            action=e.action,
+            remark=e.remark,
+            document_id=e.document_id,
+            cancelled=e.cancelled,
+            registered_at=e.registered_at,
+        )
+
+    # search ---------------------------------------------------------------------------------
+
+    SEARCH_SCAN_LIMIT = 5000
+    """Candidates a search checks against the access policy at most (most relevant first)."""
+
+    def search(self, query: str, *, as_user: str, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        """Documents matching every word of ``query`` in their subject, number, sender,
+        recipient or body, or whose register number is ``query`` (``edoc search``).
+
+        Only what ``as_user`` may see: documents of their agency (auditors: and below) the
+        access policy lets them read; where it lets them see only the register's columns
+        (e.g. a secret document they are not on), a match in the body does not count. Most
+        relevant first. Thai needs no spaces: words are matched as substrings (trigrams).
+        """
+        if not isinstance(query, str):
+            raise TypeError("query must be a str")
+        terms = [t for t in one_line(query).split(" ") if t]
+        if not terms:
+            raise EmptyField("text")
+        if any(len(t) > 200 for t in terms):
+            raise InvalidField("text", "a word is longer than 200 characters")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise InvalidField("limit", "must be between 1 and 1000")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidField("offset", "must not be negative")
+        from edoc.storage import records as rec_store
+        from edoc.storage import search as search_store
+
+        def read(session: Session) -> list[SearchHit]:
+            actor = self._light_actor(session, as_user)
+            own = dir_store.agency_row(session, actor.agency)
+            codes = [actor.agency]
+            if actor.role is Role.AUDITOR:
+                codes += dir_store.descendants(session, actor.agency)
+            ids_by_code = {c: i for i, c in dir_store.agency_codes_by_id(session).items()}
+            agency_ids = [ids_by_code[c] for c in codes if c in ids_by_code]
+            assert own.id is not None
+            wanted = offset + limit
+            seen: set[int] = set()
+            visible: list[tuple[DocumentRow, float, bool]] = []
+            lowered = [t.casefold() for t in terms]
+
+            def consider(doc_ids: Sequence[int], scores: Sequence[float]) -> None:
+                rows = rec_store.documents_by_id(session, doc_ids) if doc_ids else {}
+                for doc_id, score in zip(doc_ids, scores, strict=True):
+                    row = rows.get(doc_id)
+                    if row is None or doc_id in seen or len(visible) >= wanted:
+                        continue
+                    seen.add(doc_id)
+                    verdict = self._search_visibility(session, actor, row, lowered)
+                    if verdict is not None:
+                        visible.append((row, score, verdict))
+
+            if len(terms) == 1:
+                exact = search_store.by_register_number(session, terms[0], agency_ids)
+                consider(exact, [1e6] * len(exact))
+            batch = max(wanted * 2, 50)
+            scanned = 0
+            while len(visible) < wanted and scanned < self.SEARCH_SCAN_LIMIT:
+                found = search_store.candidates(session, terms, agency_ids, limit=batch, offset=scanned)
+                consider([c.document_id for c in found], [c.score for c in found])
+                scanned += len(found)
+                if len(found) < batch:
+                    break
+            chosen = visible[offset:wanted]
+            entries = reg_store.entries_for(session, [r.id for r, _, _ in chosen if r.id is not None])
+            codes_by_id = dir_store.agency_codes_by_id(session)
+            hits = []
+            for row, score, content in chosen:
+                assert row.id is not None
+                mine = [e for e in entries.get(row.id, []) if e.agency_id == row.agency_id]
+                entry = mine[-1] if mine else None
+                hits.append(
+                    SearchHit(
+                        document_id=row.id,
+                        score=score,
+                        subject=row.subject,
+                        document_number=row.number or "",
+                        register_number=entry.number if entry else "",
+                        book=entry.book if entry else "",
+                        registered=self._local(entry.registered_at).date() if entry else None,
+                        from_=row.from_name,
+                        to=row.to_name,
+                        state=row.state,
+                        agency=codes_by_id.get(row.agency_id, ""),
+                        content_visible=content,
+                    )
+                )
+            return hits
+
+        return self._read(read)
+
+    def _search_visibility(self, session: Session, actor: Actor, row: DocumentRow, terms: Sequence[str]) -> bool | None:
+        """True: ``actor`` may read the document; False: only its register columns (and every
+        term is in them); None: not shown. Asks the policy with the cheap facts first (parties
+        only widen what is allowed), then with the full facts."""
+        from edoc.directory.permissions import decide
+
+        cache: dict[Any, Any] = session.info.setdefault("edoc_search_cache", {})
+        key = ("agency", row.agency_id)
+        if key not in cache:
+            agency = session.get(AgencyRow, row.agency_id)
+            assert agency is not None
+            cache[key] = (agency.code, dir_store.agency_path(session, agency))
+        code, path = cache[key]
+        unit_id = row.holder_unit_id or row.unit_id
+        ukey = ("unit", unit_id)
+        if ukey not in cache:
+            cache[ukey] = doc_store.unit_code(session, unit_id)
+        cheap = DocumentFacts(agency=code, agency_path=path, unit=cache[ukey], secrecy=row.secrecy, state=row.state)
+        if decide(actor, Act.READ, cheap):
+            return True
+        facts = self._document_facts(session, row)
+        if decide(actor, Act.READ, facts):
+            return True
+        if decide(actor, Act.READ_METADATA, facts):
+            columns = " ".join([row.subject, row.number or "", row.from_name, row.to_name]).casefold()
+            numbers = " ".join(e.number for e in reg_store.entries_of(session, row.id or 0))
+            if all(t in columns or t == numbers or t in numbers.split() for t in terms):
+                return False
+        return None
+
+    # records: filing, retention, holds, destruction -----------------------------------------
+
+    def _retention_table(self, agency: str) -> tuple[dict[str, RetentionClass], str]:
+        r = self.settings.retention
+        table = class_table(r.classes, r.by_agency.get(agency))
+        return table, r.default_by_agency.get(agency, r.default_class)
+
+    def _file_in(
+        self, session: Session, row: DocumentRow, actor: Actor, retention_class: str | None = None
+    ) -> FiledRecord:
+        """File ``row`` (เก็บ) under a retention class in the caller's transaction: the state
+        moves to ``filed`` (refused from states that cannot be filed), the class and time are
+        stored, the registers' การปฏิบัติ says เก็บ, and ``doc.file`` is recorded. Routing's
+        ``file`` action calls this after its own checks."""
+        assert row.id is not None
+        code = doc_store.agency_of(session, row).code
+        table, default = self._retention_table(code)
+        chosen = resolve_class(table, retention_class, default)
+        self._change_state(session, row, DocumentEvent.FILE)
+        now = self.now()
+        row.retention_class = chosen.name
+        row.filed_at = now
+        session.add(row)
+        session.flush()
+        for book in (Book.SENT.value, Book.RECEIVED.value):
+            reg_store.set_action(session, row.id, book, "เก็บ")
+        filed_year = self._local(now).year
+        due = due_year(filed_year, chosen)
+        self._record(
+            session,
+            "doc.file",
+            actor=actor.username,
+            agency=code,
+            document_id=row.id,
+            payload={
+                "retention_class": chosen.name,
+                "years": chosen.years,
+                "due_year": due + BE_OFFSET if due is not None else None,
+            },
+        )
+        return self._filed_record(row, code)
+
+    def _filed_record(self, row: DocumentRow, code: str) -> FiledRecord:
+        assert row.id is not None
+        years = None
+        due = None
+        if row.retention_class is not None:
+            table, _ = self._retention_table(code)
+            cls = table.get(row.retention_class)
+            years = cls.years if cls is not None else None
+            if cls is not None and row.filed_at is not None:
+                y = due_year(self._local(row.filed_at).year, cls)
+                due = y + BE_OFFSET if y is not None else None
+        return FiledRecord(
+            document_id=row.id,
+            subject=row.subject,
+            document_number=row.number or "",
+            document_date=row.document_date,
+            retention_class=row.retention_class,
+            years=years,
+            filed_at=row.filed_at,
+            due_year=due,
+            legal_hold=row.legal_hold,
+            destroyed_at=row.destroyed_at,
+        )
+
+    def file_document(self, doc_id: int, *, as_user: str, retention_class: str | None = None) -> FiledRecord:
+        """File a finished document (เก็บ) under a retention class: ``10y`` by default (or the
+        agency's default), ``permanent``, ``5y``, ``1y`` or a class of the agency's table in
+        ``edoc.toml``. Needs :attr:`Act.ROUTE` on the document (clerks; the people it reached)."""
+        if retention_class is not None and not isinstance(retention_class, str):
+            raise TypeError("retention_class must be a str or None")
+
+        def act(session: Session) -> FiledRecord:
+            row, actor = self._registers_target(session, doc_id, as_user)
+            require(actor, Act.ROUTE, self._document_facts(session, row))
+            return self._file_in(session, row, actor, retention_class)
+
+        return self._run(act)
+
+    def _records_agency(self, session: Session, agency: str | None, as_user: str, act: Act) -> tuple[Actor, AgencyRow]:
+        actor, _ = self._actor(session, as_user)
+        row = dir_store.agency_row(session, agency or actor.agency)
+        if (
+            act is Act.VIEW_REGISTER
+            and actor.role is Role.AUDITOR
+            and actor.agency in dir_store.agency_path(session, row)
+        ):
+            require(actor, act, actor.agency)
+        else:
+            require(actor, act, row.code)
+        return actor, row
+
+    @staticmethod
+    def _ce_year(year: int | None, default: int) -> int:
+        if year is None:
+            return default
+        if isinstance(year, bool) or not isinstance(year, int):
+            raise TypeError("year must be an int (Buddhist Era)")
+        if not 2400 <= year <= 3000:
+            raise InvalidField("year", f"{year} is not a Buddhist Era year (e.g. 2569)")
+        return year - BE_OFFSET
+
+    def _due_rows(
+        self, session: Session, agency: AgencyRow, year_ce: int
+    ) -> tuple[list[DocumentRow], list[DocumentRow]]:
+        """Filed documents of ``agency`` due for destruction by the end of ``year_ce``: (due and
+        destroyable, due but held)."""
+        from edoc.storage import records as rec_store
+
+        table, _ = self._retention_table(agency.code)
+        tz = ZoneInfo(self.settings.office.timezone)
+        bounds = {}
+        for cls in table.values():
+            if cls.permanent:
+                continue
+            # due when filed_year + years <= year_ce: filed before 1 January of year_ce - years + 1
+            bounds[cls.name] = datetime(year_ce - cls.years + 1, 1, 1, tzinfo=tz).astimezone(UTC)
+        assert agency.id is not None
+        rows = rec_store.filed_before(session, agency.id, bounds)
+        return [r for r in rows if not r.legal_hold], [r for r in rows if r.legal_hold]
+
+    def records_due(
+        self, *, as_user: str, agency: str | None = None, year: int | None = None
+    ) -> tuple[list[FiledRecord], list[FiledRecord]]:
+        """The list for destruction (บัญชีหนังสือขอทำลาย): filed documents of the agency due by
+        the end of ``year`` (Buddhist Era; default the current year), not permanent, not
+        destroyed, and apart the ones due but under a legal hold (``edoc records due``)."""
+        year_ce = self._ce_year(year, self._today().year)
+
+        def read(session: Session) -> tuple[list[FiledRecord], list[FiledRecord]]:
+            _, row = self._records_agency(session, agency, as_user, Act.VIEW_REGISTER)
+            due, held = self._due_rows(session, row, year_ce)
+            return [self._filed_record(r, row.code) for r in due], [self._filed_record(r, row.code) for r in held]
+
+        return self._read(read)
+
+    def records_transfer(
+        self, *, as_user: str, agency: str | None = None, year: int | None = None
+    ) -> list[FiledRecord]:
+        """Documents over 20 years old in ``year`` (Buddhist Era; default now), not destroyed:
+        the list for the National Archives (บัญชีส่งมอบหนังสือครบ 20 ปี, ``edoc records transfer``).
+        A document's age counts from its own date (ลงวันที่), else from when it was created."""
+        from edoc.storage import records as rec_store
+
+        year_ce = self._ce_year(year, self._today().year)
+
+        def read(session: Session) -> list[FiledRecord]:
+            _, row = self._records_agency(session, agency, as_user, Act.VIEW_REGISTER)
+            assert row.id is not None
+            last = year_ce - TRANSFER_AGE_YEARS
+            tz = ZoneInfo(self.settings.office.timezone)
+            rows = rec_store.older_than(
+                session, row.id, date(last, 12, 31), datetime(last + 1, 1, 1, tzinfo=tz).astimezone(UTC)
+            )
+            return [self._filed_record(r, row.code) for r in rows]
+
+        return self._read(read)
+
+    def hold_document(self, doc_id: int, *, as_user: str, reason: str) -> FiledRecord:
+        """Put a legal hold on a document (``edoc records hold``): it is never destroyed while
+        held. Needs :attr:`Act.MANAGE_RECORDS`; holding a held document is a conflict."""
+        reason = validate_text("reason", reason)
+
+        def act(session: Session) -> FiledRecord:
+            row, actor = self._registers_target(session, doc_id, as_user)
+            code = self._document_facts(session, row).agency
+            require(actor, Act.MANAGE_RECORDS, code)
+            if row.destroyed_at is not None:
+                raise RecordRefused(doc_id, "its content was destroyed already")
+            if row.legal_hold:
+                raise RecordRefused(doc_id, f"it is already held ({row.legal_hold})")
+            row.legal_hold = reason
+            row.updated_at = self.now()
+            session.add(row)
+            session.flush()
+            self._record(
+                session,
+                "records.hold",
+                actor=actor.username,
+                agency=actor.agency,
+                document_id=row.id,
+                payload={"reason": reason},
+            )
+            return self._filed_record(row, code)
+
+        return self._run(act)
+
+    def release_document(self, doc_id: int, *, as_user: str, reason: str) -> FiledRecord:
+        """Lift a legal hold (``edoc records release``); the reason goes to the audit log."""
+        reason = validate_text("reason", reason)
+
+        def act(session: Session) -> FiledRecord:
+            row, actor = self._registers_target(session, doc_id, as_user)
+            code = self._document_facts(session, row).agency
+            require(actor, Act.MANAGE_RECORDS, code)
+            if not row.legal_hold:
+                raise RecordRefused(doc_id, "it is not held")
+            held = row.legal_hold
+            row.legal_hold = None
+            row.updated_at = self.now()
+            session.add(row)
+            session.flush()
+            self._record(
+                session,
+                "records.release",
+                actor=actor.username,
+                agency=actor.agency,
+                document_id=row.id,
+                payload={"reason": reason, "held_for": held},
+            )
+            return self._filed_record(row, code)
+
+        return self._run(act)
+
+    def _destruction_list(self, session: Session, list_id: int) -> DestructionList:
+        from edoc.storage import records as rec_store
+
+        row = rec_store.list_row(session, list_id)
+        approvals = rec_store.approvals(session, list_id)
+        missing = committee_problems((a.username, CommitteeRole(a.role)) for a in approvals)
+        if not row.archives_reference:
+            missing.append("the National Archives' no-objection is not recorded")
+        if row.state == ListState.DESTROYED.value:
+            missing = ["it was carried out already"]
+        assert row.id is not None
+        return DestructionList(
+            id=row.id,
+            agency=dir_store.agency_codes_by_id(session)[row.agency_id],
+            year=row.year + BE_OFFSET,
+            state=row.state,
+            documents=tuple(json.loads(row.documents_json)),
+            approvals=tuple((a.username, a.role) for a in approvals),
+            archives_reference=row.archives_reference,
+            missing=tuple(missing),
+        )
+
+    def destruction_list(self, list_id: int, *, as_user: str) -> DestructionList:
+        """A destruction list and what it still lacks."""
+        from edoc.storage import records as rec_store
+
+        def read(session: Session) -> DestructionList:
+            row = rec_store.list_row(session, list_id)
+            code = dir_store.agency_codes_by_id(session)[row.agency_id]
+            self._records_agency(session, code, as_user, Act.VIEW_REGISTER)
+            return self._destruction_list(session, list_id)
+
+        return self._read(read)
+
+    def propose_destruction(
+        self, *, as_user: str, agency: str | None = None, year: int | None = None
+    ) -> DestructionList:
+        """Make the list of documents to destroy (บัญชีหนังสือขอทำลาย) from what is due by the
+        end of ``year`` (Buddhist Era; default the current year), held and permanent documents
+        left out. Needs :attr:`Act.MANAGE_RECORDS`. Nothing due is bad input."""
+        from edoc.storage import records as rec_store
+
+        year_ce = self._ce_year(year, self._today().year)
+
+        if year_ce > self._today().year:
+            raise InvalidField("year", f"{year_ce + BE_OFFSET} has not come yet: list what fell due by a year gone by")
+
+        def act(session: Session) -> DestructionList:
+            actor, row = self._records_agency(session, agency, as_user, Act.MANAGE_RECORDS)
+            due, _ = self._due_rows(session, row, year_ce)
+            if not due:
+                raise InvalidField("year", f"no document of {row.code} falls due by {year_ce + BE_OFFSET}")
+            ids = sorted(r.id for r in due if r.id is not None)
+            assert row.id is not None
+            new = rec_store.add_list(session, row.id, year_ce, ids, actor.username, self.now())
+            self._record(
+                session,
+                "records.propose",
+                actor=actor.username,
+                agency=row.code,
+                payload={"list": new.id, "year": year_ce + BE_OFFSET, "documents": ids},
+            )
+            assert new.id is not None
+            return self._destruction_list(session, new.id)
+
+        return self._run(act)
+
+    def approve_destruction(self, list_id: int, *, as_user: str, role: str | CommitteeRole) -> DestructionList:
+        """A committee member approves a destruction list with their key (the audit event is
+        signed by it): one ``chair`` and at least two ``member``\\ s, each a different person of
+        the agency with :attr:`Act.APPROVE_DESTRUCTION` (heads, executives)."""
+        from edoc.storage import records as rec_store
+
+        try:
+            as_role = CommitteeRole(role)
+        except ValueError:
+            raise InvalidField("role", f"{role!r} is not chair or member") from None
+
+        def check(session: Session) -> None:
+            actor, _ = self._actor(session, as_user)
+            listed = rec_store.list_row(session, list_id)
+            require(actor, Act.APPROVE_DESTRUCTION, dir_store.agency_codes_by_id(session)[listed.agency_id])
+
+        self._read(check)  # refuse before asking for the key
+        signer = self._event_signer(as_user)
+
+        def act(session: Session) -> DestructionList:
+            actor, _ = self._actor(session, as_user)
+            listed = rec_store.list_row(session, list_id, for_update=True)
+            code = dir_store.agency_codes_by_id(session)[listed.agency_id]
+            require(actor, Act.APPROVE_DESTRUCTION, code)
+            if listed.state != ListState.PROPOSED.value:
+                raise DestructionRefused(list_id, "it was carried out already")
+            given = rec_store.approvals(session, list_id)
+            if any(a.username == actor.username for a in given):
+                raise AlreadyExists("approval", f"{actor.username} on list {list_id}")
+            if as_role is CommitteeRole.CHAIR and any(a.role == CommitteeRole.CHAIR.value for a in given):
+                raise AlreadyExists("chair's approval", f"list {list_id}")
+            rec_store.add_approval(session, list_id, actor.username, as_role.value, self.now())
+            self._record(
+                session,
+                "records.approve",
+                actor=actor.username,
+                agency=code,
+                payload={
+                    "list": list_id,
+                    "role": as_role.value,
+                    "documents": json.loads(listed.documents_json),
+                    "list_sha256": sha256_hex(listed.documents_json.encode()),
+                },
+                sign=signer,
+            )
+            return self._destruction_list(session, list_id)
+
+        return self._run(act)
+
+    def record_archives_reply(self, list_id: int, *, as_user: str, reference: str) -> DestructionList:
+        """Record the National Archives' no-objection to a destruction list (its letter's number
+        and date in ``reference``). Needs :attr:`Act.MANAGE_RECORDS`."""
+        from edoc.storage import records as rec_store
+
+        reference = validate_text("reference", reference)
+
+        def act(session: Session) -> DestructionList:
+            listed = rec_store.list_row(session, list_id, for_update=True)
+            code = dir_store.agency_codes_by_id(session)[listed.agency_id]
+            actor, _ = self._records_agency(session, code, as_user, Act.MANAGE_RECORDS)
+            if listed.state != ListState.PROPOSED.value:
+                raise DestructionRefused(list_id, "it was carried out already")
+            if listed.archives_reference:
+                raise AlreadyExists("archives' reply", f"list {list_id}: {listed.archives_reference}")
+            listed.archives_reference = reference
+            listed.archives_by = actor.username
+            listed.archives_at = self.now()
+            session.add(listed)
+            session.flush()
+            self._record(
+                session,
+                "records.archives",
+                actor=actor.username,
+                agency=code,
+                payload={"list": list_id, "reference": reference, "no_objection": True},
+            )
+            return self._destruction_list(session, list_id)
+
+        return self._run(act)
+
+    def destroy_records(self, list_id: int, *, as_user: str) -> DestructionList:
+        """Carry out an approved destruction list (``edoc records destroy``).
+
+        Refused (:class:`~edoc.errors.DestructionRefused`, exit 5) unless a chair and at least
+        two members approved it and the archives' no-objection is recorded, and if any listed
+        document is now under a legal hold, has a permanent class, or is no longer due. Then,
+        in one transaction, each document's content (its PDFs and attachments, and the body in
+        its fields) is erased; its register rows, hashes and audit trail stay, and it is marked
+        destroyed. The event is signed by the actor's key."""
+        from edoc.storage import records as rec_store
+
+        def check(session: Session) -> None:
+            listed = rec_store.list_row(session, list_id)
+            code = dir_store.agency_codes_by_id(session)[listed.agency_id]
+            self._records_agency(session, code, as_user, Act.MANAGE_RECORDS)
+            missing = self._destruction_list(session, list_id).missing
+            if missing:
+                raise DestructionRefused(list_id, "; ".join(missing))
+
+        self._read(check)  # refuse before asking for the key
+        signer = self._event_signer(as_user)
+
+        def act(session: Session) -> DestructionList:
+            listed = rec_store.list_row(session, list_id, for_update=True)
+            code = dir_store.agency_codes_by_id(session)[listed.agency_id]
+            actor, agency = self._records_agency(session, code, as_user, Act.MANAGE_RECORDS)
+            current = self._destruction_list(session, list_id)
+            if current.missing:
+                raise DestructionRefused(list_id, "; ".join(current.missing))
+            table, _ = self._retention_table(code)
+            due_ids = {r.id for r in self._due_rows(session, agency, listed.year)[0]}
+            rows = []
+            for doc_id in current.documents:
+                row = reg_store.lock_document(session, self._document_row(session, doc_id))
+                cls = table.get(row.retention_class or "")
+                if row.legal_hold:
+                    raise DestructionRefused(list_id, f"document {doc_id} is under a legal hold ({row.legal_hold})")
+                if cls is None or cls.permanent:
+                    raise DestructionRefused(list_id, f"document {doc_id} is kept permanently")
+                if row.destroyed_at is not None:
+                    raise DestructionRefused(list_id, f"document {doc_id} was destroyed already")
+                if doc_id not in due_ids:
+                    raise DestructionRefused(list_id, f"document {doc_id} is not due")
+                rows.append(row)
+            now = self.now()
+            erased: dict[int, list[str]] = {}
+            for row in rows:
+                assert row.id is not None
+                digests = rec_store.content_digests(session, row)
+                erased[row.id] = digests
+                row.destroyed_at = now
+                row.fields_json = "{}"
+                row.updated_at = now
+                session.add(row)
+                for book in (Book.SENT.value, Book.RECEIVED.value):
+                    reg_store.set_action(session, row.id, book, "ทำลายแล้ว")
+            session.flush()
+            listed.state = ListState.DESTROYED.value
+            listed.destroyed_by = actor.username
+            listed.destroyed_at = now
+            session.add(listed)
+            session.flush()
+            self._record(
+                session,
+                "records.destroy",
+                actor=actor.username,
+                agency=code,
+                payload={
+                    "list": list_id,
+                    "documents": [{"id": i, "erased": d} for i, d in erased.items()],
+                    "approvals": [{"username": u, "role": r} for u, r in current.approvals],
+                    "archives_reference": current.archives_reference,
+                },
+                sign=signer,
+            )
+            # last: erase the bytes no other live document still uses
+            for digest in rec_store.unshared(session, [d for ds in erased.values() for d in ds]):
+                self.db.blobs.erase(session, digest)
+            return self._destruction_list(session, list_id)
+
+        return self._run(act)
 
     # -- routing (issue 8) ----------------------------------------------------------------------
+    # Sending between agencies (consignments and signed evidence, DHX/ETSI style), the route inside
+    # an agency (propose, endorse, assign, acknowledge, return, close, file), inboxes and status.
 
     def _routing_reached(self, session: Session, row: DocumentRow) -> tuple[set[str], set[str]]:
         """People and units the document reached on its route here (for :meth:`_document_facts`)."""
@@ -1971,6 +3509,756 @@ class Office:
         if row.id is None:
             return set(), set()
         return route_store.parties(session, row.id), route_store.units(session, row.id)
+
+    def _seal(self, agency: str) -> Any:
+        """The agency's seal (:class:`edoc.routing.seals.Seal`) from its current certificate; raises
+        what :meth:`signing_identity` raises (no seal certificate, revoked, wrong passphrase)."""
+
+        identity = self.signing_identity(pki_model.agency_owner(agency))
+        return self._seal_of(agency, identity)
+
+    @staticmethod
+    def _seal_of(owner: str, identity: pki_model.SigningIdentity) -> Any:
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+        from edoc.routing.seals import Seal
+
+        key = identity.private_key
+        if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            return Seal.from_key(owner, key, identity.certificate, identity.chain)
+        if identity.hash_algorithm != "sha256":  # a P-384 key on a token: CMS here is SHA-256
+            raise CaNotUsable(f"the key of {identity.owner} on its token signs with {identity.hash_algorithm}")
+        return Seal(owner, identity.certificate, identity.sign, identity.chain)
+
+    def _sign_evidence(self, seal: Any, evidence: Any) -> bytes:
+        from edoc.routing.seals import sign_detached
+
+        return sign_detached(evidence.encode(), seal, at=evidence.at)
+
+    @staticmethod
+    def _fault(point: str) -> None:
+        """Fault injection for the crash tests: ``EDOC_FAULT=<point>`` ends the process at once
+        (no cleanup, no rollback of what is already committed), as a power cut would."""
+        if os.environ.get("EDOC_FAULT") == point:
+            os._exit(86)
+
+    def _participant(self, session: Session, account: AccountRow) -> Any:
+        from edoc.routing.flow import Participant
+
+        unit = doc_store.unit_code(session, account.unit_id)
+        return Participant(account.username, account.role, unit)
+
+    def _route_of(self, session: Session, row: DocumentRow) -> Any:
+        """The stored route of ``row``, or the route it starts with (its holder, or the registry)."""
+        from edoc.routing import flow
+        from edoc.storage import routing as route_store
+
+        assert row.id is not None
+        stored = route_store.route_row(session, row.id)
+        holder = doc_store.usernames(session, [row.holder_id]).get(row.holder_id) if row.holder_id else None
+        unit = doc_store.unit_code(session, row.holder_unit_id)
+        if stored is not None:
+            return route_store.to_route(stored, row, holder, unit)
+        if row.state in ("closed",):
+            return flow.Route(row.id, flow.FlowState.CLOSED, holder=holder, unit=unit, due=row.due)
+        return flow.Route(row.id, flow.FlowState.OPEN, holder=holder, unit=unit, due=row.due)
+
+    def _default_due(self, urgency: str, on: date) -> date | None:
+        from edoc.routing.due import default_due, parse_holidays
+
+        r = self.settings.routing
+        return default_due(on, urgency, r.due_days, parse_holidays(r.holidays))
+
+    def add_agency_group(self, name: str, *, title: str = "", members: Sequence[str]) -> Any:
+        """A named group of agencies that circulars go to (``edoc agency group add``)."""
+        from edoc.storage import routing as route_store
+
+        clean = one_line(name or "")
+        if not clean or not clean.replace("-", "").replace("_", "").replace(".", "").isalnum() or not clean.isascii():
+            raise InvalidField("name", f"{name!r} is not a group name (ASCII letters, digits, - _ .)")
+        codes = [c.strip() for c in members if c and c.strip()]
+        if not codes:
+            raise EmptyField("members")
+
+        def act(session: Session) -> Any:
+            group = route_store.insert_group(session, clean, one_line(title or ""), codes, self.now())
+            self._record(session, "agency.group", payload=group.to_json())
+            return group
+
+        return self._run(act)
+
+    def agency_groups(self) -> list[Any]:
+        """Every agency group, by name."""
+        from edoc.storage import routing as route_store
+
+        return self._read(route_store.list_groups)
+
+    def send_document(
+        self,
+        doc_id: int,
+        *,
+        as_user: str,
+        to: Sequence[str] | str = (),
+        group: str | None = None,
+        under: str | None = None,
+    ) -> Any:
+        """Send a signed document to other agencies (``edoc doc send``); a :class:`SendResult`.
+
+        ``to`` names agency codes (a list, or one text with commas); ``group`` adds the members
+        of a named agency group, ``under`` every agency below a parent (a circular). Each
+        recipient gets its own consignment and, once delivered, its own document id holding the
+        same signed PDF (content-addressed: not copied). Only the registry (clerks) sends; only
+        signed documents are sent; top-secret ones never; a second send to the same agency is
+        refused (``duplicate``).
+
+        The send is one transaction that accepts it for every recipient (evidence
+        ``submission-accepted``, sealed by the sender), then one transaction per recipient that
+        delivers its copy (evidence ``delivered``). A crash leaves every recipient either fully
+        delivered or only accepted; running the same send again delivers the rest.
+        """
+        from edoc.routing import delivery as dl
+        from edoc.routing import flow
+        from edoc.routing.model import SendResult, SentTo
+        from edoc.storage import routing as route_store
+        from edoc.storage.tables import DeliveryRow, DispatchRow
+
+        if not isinstance(doc_id, int) or isinstance(doc_id, bool):
+            raise TypeError("document id must be an int")
+        texts = [to] if isinstance(to, str) else list(to)
+        codes = [c.strip() for text in texts for c in text.split(",") if c.strip()]
+        for code in codes:
+            validate_agency_code(code)
+        if group is not None and not group.strip():
+            raise InvalidField("group", "give the group's name")
+        if under is not None:
+            validate_agency_code(under.strip())
+        if not codes and group is None and under is None:
+            raise dl.NoRecipients()
+
+        def sender_of(session: Session) -> str:
+            actor, _ = self._actor(session, as_user)
+            row = self._document_row(session, doc_id)
+            require(actor, Act.SEND, self._document_facts(session, row))
+            return actor.agency
+
+        sender = self._read(sender_of)
+        seal = self._seal(sender)  # before any transaction: unlocking a key takes time
+        signer = self._event_signer(as_user)
+        now = self.now()
+
+        def submit(session: Session) -> tuple[int, bool, list[tuple[str, str]]]:
+            actor, account = self._actor(session, as_user)
+            row = self._document_row(session, doc_id, for_update=True)
+            require(actor, Act.SEND, self._document_facts(session, row))
+            dl.check_sendable(
+                doc_id,
+                state=row.state,
+                secrecy=row.secrecy,
+                signed=row.state in ("signed", "sent") and row.pdf_sha256 is not None,
+            )
+            requested = list(codes)
+            mode, target = "direct", ""
+            # a circular to a group or a branch goes to its other members: not back to the sender
+            if group is not None:
+                members = route_store.get_group(session, group.strip()).members
+                requested += [c for c in members if c != actor.agency]
+                mode, target = "group", group.strip()
+            if under is not None:
+                dir_store.agency_row(session, under.strip())  # AgencyNotFound for an unknown parent
+                requested += [c for c in dir_store.descendants(session, under.strip()) if c != actor.agency]
+                mode, target = "under", under.strip()
+            known = route_store.agency_ids(session, [*requested, actor.agency])
+            recipients = dl.plan_recipients(doc_id, actor.agency, requested, known)
+            plan = dl.resume_or_refuse(doc_id, recipients, route_store.existing_deliveries(session, doc_id))
+            if plan.dispatch is not None:
+                return plan.dispatch, True, [(e.consignment, e.recipient) for e in plan.resume]
+            assert account.id is not None and row.id is not None
+            dispatch = route_store.insert_dispatch(
+                session,
+                DispatchRow(
+                    document_id=row.id,
+                    sender_id=row.agency_id,
+                    actor_id=account.id,
+                    mode=mode,
+                    target=target,
+                    recipients=len(recipients),
+                    created_at=now,
+                ),
+            )
+            assert dispatch.id is not None
+            if row.state == DocumentState.SIGNED.value:
+                self._change_state(session, row, DocumentEvent.SEND)
+            pending: list[tuple[str, str]] = []
+            for code in plan.new:
+                consignment = dl.new_consignment_id(actor.agency, now)
+                delivery = route_store.insert_delivery(
+                    session,
+                    DeliveryRow(
+                        consignment=consignment,
+                        dispatch_id=dispatch.id,
+                        document_id=row.id,
+                        recipient_id=known[code],
+                        state=dl.DeliveryState.ACCEPTED.value,
+                        created_at=now,
+                        updated_at=now,
+                    ),
+                )
+                evidence = dl.Evidence(
+                    consignment=consignment,
+                    seq=0,
+                    kind=dl.EvidenceKind.SUBMISSION_ACCEPTED,
+                    at=now,
+                    sender=actor.agency,
+                    recipient=code,
+                    agency=actor.agency,
+                    actor=actor.username,
+                    document_number=row.number or "",
+                    document_sha256=row.pdf_sha256 or "",
+                )
+                route_store.append_evidence(
+                    session, delivery, evidence, self._sign_evidence(seal, evidence), seal_serial, row.agency_id
+                )
+                pending.append((consignment, code))
+            self._record(
+                session,
+                "doc.send",
+                actor=actor.username,
+                agency=actor.agency,
+                document_id=row.id,
+                payload={
+                    "dispatch": dispatch.id,
+                    "mode": mode,
+                    "target": target,
+                    "number": row.number,
+                    "sha256": row.pdf_sha256,
+                    "secrecy": row.secrecy,
+                    "urgency": row.urgency,
+                    "consignments": [{"agency": c, "consignment": k} for k, c in pending],
+                },
+                sign=signer,
+            )
+            return dispatch.id, False, pending
+
+        seal_serial = pki_model.serial_hex(seal.certificate.serial_number)
+        dispatch_id, resumed, pending = self._run(submit)
+        self._fault("send:accepted")
+        today = self._today()
+
+        def deliver(consignment: str, session: Session) -> None:
+            d = route_store.delivery_by_consignment(session, consignment, for_update=True)
+            if d is None or d.state != dl.DeliveryState.ACCEPTED.value:
+                return  # delivered by a concurrent run of the same send
+            original = self._document_row(session, d.document_id)
+            recipient = route_store.agency_row_by_id(session, d.recipient_id)
+            due = self._default_due(original.urgency, today)
+            copy = route_store.insert_copy(session, original, d.recipient_id, due=due, at=self.now())
+            assert copy.id is not None and d.id is not None
+            d.copy_id = copy.id
+            route_store.save_route(
+                session, copy, flow.delivered(copy.id, due=due), holder_id=None, unit_id=None, at=copy.created_at
+            )
+            self._fault("send:in-delivery")
+            last = route_store.last_evidence(session, d.id)
+            assert last is not None
+            previous = dl.Evidence.decode(last.body.encode("utf-8"))
+            evidence = dl.Evidence(
+                consignment=consignment,
+                seq=previous.seq + 1,
+                kind=dl.EvidenceKind.DELIVERED,
+                at=copy.created_at,
+                sender=previous.sender,
+                recipient=recipient.code,
+                agency=previous.sender,
+                actor=as_user,
+                document_number=previous.document_number,
+                document_sha256=previous.document_sha256,
+                previous=previous.digest(),
+            )
+            dl.next_state(consignment, dl.DeliveryState(d.state), evidence.kind)
+            route_store.append_evidence(
+                session, d, evidence, self._sign_evidence(seal, evidence), seal_serial, original.agency_id
+            )
+            self._record(
+                session,
+                "doc.deliver",
+                actor=as_user,
+                agency=recipient.code,
+                document_id=copy.id,
+                payload={
+                    "consignment": consignment,
+                    "from_document": original.id,
+                    "from_agency": previous.sender,
+                    "sha256": original.pdf_sha256,
+                    "due": due.isoformat() if due else None,
+                },
+            )
+
+        for i, (consignment, _code) in enumerate(pending, start=1):
+            self._run(partial(deliver, consignment))
+            self._fault(f"send:delivered:{i}")
+
+        def result(session: Session) -> SendResult:
+            rows = route_store.deliveries_of(session, doc_id)
+            names = route_store.agency_names(session, [r.recipient_id for r in rows])
+            mine = [r for r in rows if r.dispatch_id == dispatch_id]
+            return SendResult(
+                id=doc_id,
+                dispatch=dispatch_id,
+                resumed=resumed,
+                recipients=tuple(
+                    SentTo(names[r.recipient_id][0], r.consignment, dl.DeliveryState(r.state), r.copy_id) for r in mine
+                ),
+            )
+
+        return self._read(result)
+
+    def _routing_on_registered(self, session: Session, row: DocumentRow, number: IssuedNumber, actor: Actor) -> None:
+        """Hook for receiving (issue 7): called in the receive act's transaction once ``row`` has its
+        receive number and stamp. For a delivered copy this records the consignment's
+        ``registered`` evidence (sealed by the receiving agency, with the receive number); for
+        every received document it starts the route here with the registering clerk as holder."""
+        from edoc.routing import delivery as dl
+        from edoc.routing import flow
+        from edoc.storage import routing as route_store
+
+        assert row.id is not None
+        account = dir_store.account_row(session, actor.username)
+        me = self._participant(session, account)
+        now = self.now()
+        d = route_store.delivery_of_copy(session, row.id, for_update=True)
+        if d is not None:
+            assert d.id is not None
+            agency = route_store.agency_row_by_id(session, d.recipient_id)
+            seal = self._seal(agency.code)
+            last = route_store.last_evidence(session, d.id)
+            assert last is not None
+            previous = dl.Evidence.decode(last.body.encode("utf-8"))
+            evidence = dl.Evidence(
+                consignment=d.consignment,
+                seq=previous.seq + 1,
+                kind=dl.EvidenceKind.REGISTERED,
+                at=now,
+                sender=previous.sender,
+                recipient=previous.recipient,
+                agency=agency.code,
+                actor=actor.username,
+                document_number=previous.document_number,
+                document_sha256=previous.document_sha256,
+                receive_number=number.text,
+                previous=previous.digest(),
+            )
+            dl.next_state(d.consignment, dl.DeliveryState(d.state), evidence.kind)
+            route_store.append_evidence(
+                session,
+                d,
+                evidence,
+                self._sign_evidence(seal, evidence),
+                pki_model.serial_hex(seal.certificate.serial_number),
+                row.agency_id,
+            )
+        route = self._route_of(session, row)
+        if route.state is flow.FlowState.DELIVERED:
+            route = flow.apply(route, flow.Request(flow.RouteAction.REGISTER, me), today=self._today())
+        elif route_store.route_row(session, row.id) is None:
+            route = flow.started(row.id, me, due=row.due or self._default_due(row.urgency, self._today()))
+        else:
+            return
+        route_store.save_route(session, row, route, holder_id=account.id, unit_id=account.unit_id, at=now)
+        step_seq = route_store.next_step_seq(session, row.id)
+        from edoc.storage.tables import RouteStepRow
+
+        assert account.id is not None
+        route_store.insert_step(
+            session,
+            RouteStepRow(
+                document_id=row.id,
+                seq=step_seq,
+                action=flow.RouteAction.REGISTER.value,
+                actor_id=account.id,
+                note=number.text,
+                due=route.due,
+                state_after=route.state.value,
+                at=now,
+            ),
+        )
+        route_store.add_parties(session, row.id, [account.id], now)
+
+    def route_document(
+        self,
+        doc_id: int,
+        action: str,
+        *,
+        as_user: str,
+        to: str | None = None,
+        note: str = "",
+        due: date | str | None = None,
+        retention: str | None = None,
+    ) -> Any:
+        """One step on the document's route in its agency (``edoc doc route``); a :class:`RouteResult`.
+
+        ``action``: propose (เสนอ, ``to`` a head or executive), endorse (เกษียน, ``note`` signed
+        by the actor), assign (สั่งการ, ``to`` an officer or a unit; ``due`` defaults by urgency),
+        acknowledge (ทราบ), return (ส่งคืน, with ``note`` as the reason: to whoever handed it on,
+        or for a delivered copy nobody here handed on, back to the sending agency with
+        ``returned`` evidence), close (เรื่องเสร็จ), file (เก็บ, with a ``retention`` class).
+        Endorse, assign and return are acts with legal weight: the step is signed (detached CMS)
+        with the actor's key, and so is its audit event.
+        """
+        from edoc.routing import delivery as dl
+        from edoc.routing import flow
+        from edoc.routing.model import RouteResult
+        from edoc.routing.seals import sign_detached
+        from edoc.storage import routing as route_store
+        from edoc.storage.tables import RouteStepRow
+
+        if not isinstance(doc_id, int) or isinstance(doc_id, bool):
+            raise TypeError("document id must be an int")
+        try:
+            wanted = flow.RouteAction(str(action).strip().lower())
+        except ValueError:
+            raise InvalidField(
+                "action", f"{action!r} is not one of {', '.join(a.value for a in flow.USER_ACTIONS)}"
+            ) from None
+        if wanted is flow.RouteAction.REGISTER:
+            raise InvalidField("action", "registration is 'edoc doc receive', not a route action")
+        text = (note or "").strip()
+        if len(text) > 4000:
+            raise InvalidField("note", "is longer than 4000 characters")
+        when: date | None
+        if due is None or isinstance(due, date):
+            when = due
+        else:
+            try:
+                when = date.fromisoformat(str(due).strip())
+            except ValueError:
+                raise InvalidField("due", f"{due!r} is not a date like 2026-11-30") from None
+        target = (to or "").strip() or None
+        if retention is not None and wanted is not flow.RouteAction.FILE:
+            raise InvalidField("retention", "only filing takes a retention class")
+        weighty = wanted in (flow.RouteAction.ENDORSE, flow.RouteAction.ASSIGN, flow.RouteAction.RETURN)
+        identity = self.signing_identity(as_user) if weighty else None
+        today = self._today()
+
+        def prepare(session: Session) -> str | None:
+            """The agency whose seal a return to the sender needs (None when none)."""
+            row = self._document_row(session, doc_id)
+            if wanted is not flow.RouteAction.RETURN or row.id is None:
+                return None
+            d = route_store.delivery_of_copy(session, row.id)
+            return route_store.agency_row_by_id(session, d.recipient_id).code if d is not None else None
+
+        seal_agency = self._read(prepare)
+        seal = self._seal(seal_agency) if seal_agency else None
+
+        def act(session: Session) -> RouteResult:
+            actor, account = self._actor(session, as_user)
+            row = self._document_row(session, doc_id, for_update=True)
+            facts = self._document_facts(session, row)
+            require(actor, Act.ROUTE, facts)
+            assert row.id is not None and account.id is not None
+            route = self._route_of(session, row)
+            me = self._participant(session, account)
+            to_person = None
+            to_account: AccountRow | None = None
+            to_unit_row: UnitRow | None = None
+            if target is not None:
+                try:
+                    to_account = dir_store.account_row(session, target)
+                except UserNotFound:
+                    to_account = None
+                if to_account is not None:
+                    if to_account.agency_id != account.agency_id:
+                        raise InvalidField("to", f"{target} is not in agency {actor.agency}")
+                    if not to_account.active:
+                        raise InvalidField("to", f"the account {target!r} is disabled")
+                    to_person = self._participant(session, to_account)
+                else:
+                    try:
+                        to_unit_row = dir_store.unit_row(session, account.agency_id, actor.agency, target)
+                    except NotFound:
+                        raise InvalidField(
+                            "to", f"{target!r} is neither a user nor a unit of agency {actor.agency}"
+                        ) from None
+                    if wanted is not flow.RouteAction.ASSIGN:
+                        raise InvalidField("to", f"only an order goes to a unit; {wanted.value} needs a person")
+            order_due = when
+            if wanted is flow.RouteAction.ASSIGN and order_due is None:
+                order_due = route.due or self._default_due(row.urgency, today)
+                if order_due is not None and order_due < today:
+                    order_due = today
+            request = flow.Request(
+                wanted,
+                me,
+                to=to_person,
+                to_unit=to_unit_row.code if to_unit_row is not None else None,
+                note=text,
+                due=order_due,
+                retention=(retention or "default") if wanted is flow.RouteAction.FILE else None,
+            )
+            after = flow.apply(route, request, today=today)
+            now = self.now()
+            if wanted is flow.RouteAction.FILE:  # the registers' filing: class, register, doc.file
+                filed = self._file_in(session, row, actor, retention)
+                after = dataclasses.replace(after, retention=filed.retention_class)
+            holder_id = None
+            if after.holder is not None:
+                holder_id = (
+                    account.id if after.holder == account.username else dir_store.account_row(session, after.holder).id
+                )
+            unit_id = None
+            if after.unit is not None:
+                unit_id = dir_store.unit_row(session, account.agency_id, actor.agency, after.unit).id
+            route_store.save_route(session, row, after, holder_id=holder_id, unit_id=unit_id, at=now)
+            seq = route_store.next_step_seq(session, row.id)
+            step = RouteStepRow(
+                document_id=row.id,
+                seq=seq,
+                action=wanted.value,
+                actor_id=account.id,
+                to_account_id=to_account.id if to_account is not None else None,
+                to_unit_id=to_unit_row.id if to_unit_row is not None else None,
+                note=text,
+                due=after.due if wanted is flow.RouteAction.ASSIGN else None,
+                state_after=after.state.value,
+                at=now,
+            )
+            body: dict[str, Any] = {
+                "type": "edoc-route-step/1",
+                "document_id": row.id,
+                "agency": actor.agency,
+                "number": row.number,
+                "sha256": row.pdf_sha256,
+                "seq": seq,
+                "action": wanted.value,
+                "actor": actor.username,
+                "to": target,
+                "note": text,
+                "due": after.due.isoformat() if wanted is flow.RouteAction.ASSIGN and after.due else None,
+                "at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            }
+            if identity is not None:
+                raw = dl.canonical(body)
+                step.body = raw.decode("utf-8")
+                step.signature = sign_detached(raw, self._seal_of(as_user, identity), at=now)
+                step.signer_serial = identity.serial
+            route_store.insert_step(session, step)
+            route_store.add_parties(session, row.id, [account.id, to_account.id if to_account else None], now)
+            if to_unit_row is not None and to_unit_row.id is not None:
+                route_store.add_unit(session, row.id, to_unit_row.id, now)
+            if wanted is flow.RouteAction.CLOSE:
+                self._change_state(session, row, DocumentEvent.CLOSE)
+            elif wanted is flow.RouteAction.FILE:
+                pass  # filed above
+            elif after.state is flow.FlowState.SENT_BACK:
+                self._routing_sent_back(session, row, actor, text, seal, now)
+                self._change_state(session, row, DocumentEvent.CLOSE)
+            elif row.state in (DocumentState.RECEIVED.value, DocumentState.SENT.value):
+                self._change_state(session, row, DocumentEvent.ROUTE)
+            self._record(
+                session,
+                f"doc.route.{wanted.value}",
+                actor=actor.username,
+                agency=actor.agency,
+                document_id=row.id,
+                payload={
+                    "seq": seq,
+                    "from_state": route.state.value,
+                    "state": after.state.value,
+                    "to": target,
+                    "note": text,
+                    "due": after.due.isoformat() if after.due else None,
+                    "retention": after.retention if wanted is flow.RouteAction.FILE else None,
+                    "step_signature": step.signer_serial,
+                },
+                sign=signer_from_identity(identity) if identity is not None else None,
+            )
+            return RouteResult(row.id, wanted.value, after.state.value, after.holder, after.unit, after.due, seq)
+
+        return self._run(act)
+
+    def _routing_sent_back(
+        self, session: Session, row: DocumentRow, actor: Actor, reason: str, seal: Any, now: datetime
+    ) -> None:
+        """A delivered copy returned to its sender: the consignment's ``returned`` evidence."""
+        from edoc.routing import delivery as dl
+        from edoc.storage import routing as route_store
+
+        assert row.id is not None
+        d = route_store.delivery_of_copy(session, row.id, for_update=True)
+        if d is None or seal is None:
+            return  # an imported document: nobody in edoc to send it back to
+        assert d.id is not None
+        last = route_store.last_evidence(session, d.id)
+        assert last is not None
+        previous = dl.Evidence.decode(last.body.encode("utf-8"))
+        evidence = dl.Evidence(
+            consignment=d.consignment,
+            seq=previous.seq + 1,
+            kind=dl.EvidenceKind.RETURNED,
+            at=now,
+            sender=previous.sender,
+            recipient=previous.recipient,
+            agency=previous.recipient,
+            actor=actor.username,
+            document_number=previous.document_number,
+            document_sha256=previous.document_sha256,
+            reason=reason,
+            previous=previous.digest(),
+        )
+        dl.next_state(d.consignment, dl.DeliveryState(d.state), evidence.kind)
+        route_store.append_evidence(
+            session,
+            d,
+            evidence,
+            self._sign_evidence(seal, evidence),
+            pki_model.serial_hex(seal.certificate.serial_number),
+            row.agency_id,
+        )
+
+    def inbox(self, *, as_user: str) -> list[Any]:
+        """What waits for ``as_user`` (``edoc inbox``): held by them, with their unit, waiting for
+        registration (clerks), or for their signature; overdue first, then most urgent, then
+        oldest due date. Subjects of documents the person may not read are masked."""
+        from edoc.directory import decide
+        from edoc.routing.due import URGENCY_RANK
+        from edoc.routing.model import InboxItem
+        from edoc.storage import routing as route_store
+
+        today = self._today()
+
+        def read(session: Session) -> list[InboxItem]:
+            actor, account = self._actor(session, as_user)
+            rows = route_store.inbox_rows(session, account, registry=actor.role is Role.CLERK)
+            holders = route_store.usernames_by_id(session, [d.holder_id for d, _, _ in rows])
+            units = route_store.unit_codes_by_id(session, [d.holder_unit_id for d, _, _ in rows])
+            items: list[InboxItem] = []
+            for doc, route, delivery in rows:
+                assert doc.id is not None
+                facts = self._document_facts(session, doc)
+                if not decide(actor, Act.READ_METADATA, facts):
+                    continue
+                readable = bool(decide(actor, Act.READ, facts))
+                if route is None:
+                    waiting = "signature" if doc.state == "awaiting-signature" else "registration"
+                    state = doc.state
+                elif route.state == "delivered":
+                    waiting, state = "registration", route.state
+                elif doc.holder_id == account.id:
+                    waiting, state = "you", route.state
+                else:
+                    waiting, state = "unit", route.state
+                items.append(
+                    InboxItem(
+                        id=doc.id,
+                        number=doc.number,
+                        subject=doc.subject if readable else _masked(doc.secrecy),
+                        sender=doc.from_name,
+                        urgency=doc.urgency,
+                        secrecy=doc.secrecy,
+                        state=state,
+                        due=doc.due,
+                        overdue=doc.due is not None and doc.due < today,
+                        waiting=waiting,
+                        kind=doc.kind,
+                        arrived=doc.created_at,
+                        holder=holders.get(doc.holder_id) if doc.holder_id else None,
+                        unit=units.get(doc.holder_unit_id) if doc.holder_unit_id else None,
+                        consignment=delivery.consignment if delivery is not None else None,
+                        receive_number=delivery.receive_number if delivery is not None else None,
+                    )
+                )
+            items.sort(
+                key=lambda i: (
+                    not i.overdue,
+                    URGENCY_RANK.get(i.urgency, 9),
+                    i.due or date.max,
+                    i.arrived or datetime.max.replace(tzinfo=UTC),
+                    i.id,
+                )
+            )
+            return items
+
+        return self._read(read)
+
+    def document_status(self, doc_id: int, *, as_user: str) -> Any:
+        """Where a document stands (``edoc doc status``): for the sender, every recipient with its
+        latest evidence; for any holder, its route here. Needs :attr:`Act.READ_METADATA`."""
+        from edoc.directory import decide
+        from edoc.routing import delivery as dl
+        from edoc.routing.model import DocumentStatus, RecipientStatus
+        from edoc.storage import routing as route_store
+
+        def read(session: Session) -> DocumentStatus:
+            actor, _ = self._actor(session, as_user)
+            row = self._document_row(session, doc_id)
+            require(actor, Act.READ_METADATA, self._document_facts(session, row))
+            assert row.id is not None
+            deliveries = route_store.deliveries_of(session, row.id)
+            names = route_store.agency_names(session, [d.recipient_id for d in deliveries])
+            evidence = route_store.evidence_of(session, [d.id for d in deliveries if d.id is not None])
+            copies = {d.copy_id for d in deliveries if d.copy_id is not None}
+            copy_rows = {c: self._document_row(session, c) for c in copies}
+            copy_routes = {c: route_store.route_row(session, c) for c in copies}
+            holder_names = route_store.usernames_by_id(session, [r.holder_id for r in copy_rows.values()])
+            recipients = []
+            for d in deliveries:
+                assert d.id is not None
+                copy = copy_rows.get(d.copy_id) if d.copy_id is not None else None
+                croute = copy_routes.get(d.copy_id) if d.copy_id is not None else None
+                recipients.append(
+                    RecipientStatus(
+                        agency=names[d.recipient_id][0],
+                        agency_name=names[d.recipient_id][1],
+                        consignment=d.consignment,
+                        state=dl.DeliveryState(d.state),
+                        copy_id=d.copy_id,
+                        receive_number=d.receive_number,
+                        reason=d.reason,
+                        evidence=tuple(evidence.get(d.id, [])),
+                        holder=holder_names.get(copy.holder_id) if copy is not None and copy.holder_id else None,
+                        route_state=croute.state if croute is not None else None,
+                    )
+                )
+            mine = route_store.route_row(session, row.id)
+            holder = doc_store.usernames(session, [row.holder_id]).get(row.holder_id) if row.holder_id else None
+            own = route_store.delivery_of_copy(session, row.id)
+            readable = decide(actor, Act.READ, self._document_facts(session, row))
+            return DocumentStatus(
+                id=row.id,
+                number=row.number,
+                subject=row.subject if readable else _masked(row.secrecy),
+                state=row.state,
+                recipients=tuple(recipients),
+                route_state=mine.state if mine is not None else None,
+                holder=holder,
+                due=row.due,
+                steps=tuple(route_store.steps(session, row.id)),
+                parent=row.parent_id,
+                consignment=own.consignment if own is not None else None,
+            )
+
+        return self._read(read)
+
+    def export_evidence(self, doc_id: int, out: str | os.PathLike[str], *, as_user: str) -> Any:
+        """Write the document's delivery evidence to the folder ``out`` for an offline check
+        (``edoc doc evidence``): per consignment ``<seq>-<kind>.json`` (the exact signed bytes)
+        and ``.p7s`` (the seal's detached CMS signature), the seals' certificates and chains in
+        ``certs/``, and ``manifest.json``. Check it with :func:`edoc.routing.evidence.check_folder`
+        or ``openssl cms -verify`` (see docs/routing.md)."""
+        from edoc.routing.evidence import write_folder
+
+        status = self.document_status(doc_id, as_user=as_user)
+        serials = {e.signer_serial for r in status.recipients for e in r.evidence}
+
+        def read(session: Session) -> list[bytes]:
+            ders: list[bytes] = []
+            for serial in sorted(serials):
+                row = pki_store.row_by_serial(session, serial)
+                ders.append(row.der)
+                ders.extend(c.der for c in pki_store.chain_rows(session, row))
+            return ders
+
+        return write_folder(Path(out), status, self._read(read))
 
     # -- audit (issue 9) ------------------------------------------------------------------------
 
@@ -2375,6 +4663,12 @@ class Office:
     # -- end of acts ----------------------------------------------------------------------------
 
 
+def _masked(secrecy: str) -> str:
+    """What is shown instead of the subject of a document one may not read."""
+    words = {"confidential": "ลับ", "secret": "ลับมาก", "top-secret": "ลับที่สุด"}
+    return f"[{words.get(secrecy, secrecy)}: {secrecy}]"
+
+
 def _role(role: str | Role) -> Role:
     try:
         return Role(role)
@@ -2418,3 +4712,52 @@ def _os_user() -> str:
 
 
 _OS_USER = _os_user()
+
+
+# -- signing (issue 5) helpers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SignPlan:
+    """A checked signature, ready to be made (see :meth:`Office._plan_signature`)."""
+
+    doc_id: int
+    """The document."""
+    username: str
+    """Who signs."""
+    agency: str
+    """Their agency's code."""
+    role: Any
+    """A :class:`~edoc.signing.SignerRole`."""
+    field: str
+    """The field to sign."""
+    level: Any
+    """The :class:`~edoc.signing.Level`."""
+    pdf: bytes
+    """The PDF to sign (the stored one, or the final render with its empty fields)."""
+    base_sha: str | None
+    """SHA-256 of the stored PDF it was read from (None for the first signature)."""
+    state: str
+    """The document's state when planned."""
+    event: DocumentEvent
+    """The lifecycle event the signature is."""
+    number: str | None
+    """The document's number."""
+    fields_sha256: str
+    """SHA-256 of the text (canonical fields) the PDF was rendered from."""
+    appearance: Any
+    """What the visible signature shows (None: invisible, in a new field)."""
+    reason: str
+    """The signature's /Reason."""
+    location: str
+    """The signature's /Location (the agency's name)."""
+    when: datetime
+    """Signing time."""
+    rendered: bool
+    """True when the plan rendered the final PDF."""
+
+
+def _batch_failure(doc_id: int, exc: EdocError) -> Any:
+    from edoc.signing import BatchItem
+
+    return BatchItem(doc_id, None, exc.message("en"), exc.message("th"), exc.exit_code)

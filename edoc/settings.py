@@ -99,6 +99,10 @@ class RetentionSettings:
     """Class given on filing when none is named."""
     classes: dict[str, int] = field(default_factory=lambda: {"permanent": 0, "10y": 10, "5y": 5, "1y": 1})
     """Retention classes: name -> years (0 means permanent)."""
+    by_agency: dict[str, dict[str, int]] = field(default_factory=dict)
+    """An agency's own classes over the office's: ``[retention.by_agency.PAKCHONG] finance = 10``."""
+    default_by_agency: dict[str, str] = field(default_factory=dict)
+    """An agency's own default class: ``[retention.default_by_agency] PAKCHONG = "5y"``."""
 
 
 @dataclass(frozen=True)

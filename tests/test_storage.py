@@ -38,8 +38,10 @@ def test_migrations_match_models(office: Office) -> None:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
+    from edoc.storage.tables import include_name
+
     with office.db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         diff = compare_metadata(ctx, SQLModel.metadata)
     assert diff == []
 

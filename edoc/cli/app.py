@@ -75,6 +75,11 @@ from edoc.cli import pki as pki_cli  # noqa: E402
 app.add_typer(pki_cli.app, name="pki")
 
 # signing (issue 5)
+from edoc.cli import sign as sign_cli  # noqa: E402
+
+doc.app.command("sign", help=sign_cli.sign.__doc__)(sign_cli.sign)
+doc.app.command("ltv", help=sign_cli.ltv.__doc__)(sign_cli.ltv)
+doc.app.command("export", help=sign_cli.export.__doc__)(sign_cli.export)
 
 # verification (issue 6)
 from edoc.cli import verify as verify_cli  # noqa: E402
@@ -84,8 +89,21 @@ app.command("verify", help=verify_cli.verify.__doc__)(verify_cli.verify)
 # registers, search, records (issue 7)
 doc.app.command("number", help=registers.number.__doc__)(registers.number)
 doc.app.command("cancel", help=registers.cancel.__doc__)(registers.cancel)
+doc.app.command("receive", help=registers.receive.__doc__)(registers.receive)
+app.add_typer(registers.register_app, name="register")
+app.command("search", help=registers.search.__doc__)(registers.search)
+app.add_typer(registers.records_app, name="records")
 
 # routing, inbox (issue 8)
+from edoc.cli import routing as routing_cli  # noqa: E402 - registered here, under this issue's anchor
+
+doc.app.command("send", help=routing_cli.send.__doc__)(routing_cli.send)
+doc.app.command("status", help=routing_cli.status.__doc__)(routing_cli.status)
+doc.app.command("route", help=routing_cli.route.__doc__)(routing_cli.route)
+doc.app.command("evidence", help=routing_cli.evidence.__doc__)(routing_cli.evidence)
+app.command("inbox", help=routing_cli.inbox.__doc__)(routing_cli.inbox)
+app.add_typer(routing_cli.evidence_app, name="evidence")
+directory.agency_app.add_typer(routing_cli.group_app, name="group")
 
 # audit (issue 9)
 from edoc.cli import audit as audit_cli  # noqa: E402 - registered here, under this issue's anchor

@@ -15,7 +15,12 @@ from typing import Any
 from edoc.office import Office
 from edoc.pilot.audit import verify_audit_log
 from edoc.pilot.directory import build_directory
+from edoc.pilot.documents import create_documents
 from edoc.pilot.pki import build_pki
+from edoc.pilot.registers import register_letters
+from edoc.pilot.routing import route_letter
+from edoc.pilot.signing import sign_letter
+from edoc.pilot.year import fast_forward_year
 
 Progress = Callable[[str, int, int], None]
 """``progress(task, done, total)``: called as a step advances."""
@@ -53,16 +58,22 @@ def run_demo(office: Office, options: DemoOptions, progress: Progress | None = N
     steps: list[Callable[[Office, DemoOptions, Progress], StepResult]] = [
         build_directory,
         # issue 3: documents of every kind
+        create_documents,
 
         # issue 4: certificates
         build_pki,
 
         # issue 5: signing
+        sign_letter,
 
         # issue 7: registers
+        register_letters,
 
         # issue 8: routing
+        route_letter,
 
+        # issue 10: a year in fast forward (the last step before the audit)
+        fast_forward_year,
         # issue 9: audit
         verify_audit_log,
     ]

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from edoc.errors import BlobMissing, EdocError
@@ -63,7 +65,19 @@ class BlobStore(ABC):
             return digest
         self._write(digest, data)  # durable before the row exists
         if row is None:
+            # Another process may be storing the same bytes right now (two clerks importing the
+            # same PDF; an act re-run after a crash while the killed one's commit completes on
+            # the server). Same hash, same bytes: whoever commits first wins, the other's insert
+            # does nothing (PostgreSQL waits for the first to commit or roll back).
             row = BlobRow(sha256=digest, size=len(data), created_at=datetime.now(UTC))
+            self._attach(row, data)
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            session.execute(
+                insert(BlobRow)
+                .values(sha256=row.sha256, size=row.size, data=row.data, created_at=row.created_at)
+                .on_conflict_do_nothing(index_elements=["sha256"])
+            )
+            return digest
         row.erased_at = None
         self._attach(row, data)
         session.add(row)

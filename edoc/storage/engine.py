@@ -8,6 +8,7 @@ must serialise take row locks, and deadlocks or serialisation failures are retri
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,9 +61,21 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000) -> Engine:
     try:
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(parsed, busy_timeout_ms)
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        return _pg_engine(parsed)
     except NoSuchModuleError as exc:  # pragma: no cover - depends on installed drivers
         raise InvalidDatabaseUrl(url, str(exc)) from exc
+
+
+def _pg_engine(url: URL) -> Engine:
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+    @event.listens_for(engine, "do_connect")
+    def _name(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        # Operators (and the crash tests) tell edoc's processes apart in pg_stat_activity; the
+        # pid is taken at connect time, so a forked worker names its own connections.
+        cparams.setdefault("application_name", f"edoc pid {os.getpid()}")
+
+    return engine
 
 
 def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:

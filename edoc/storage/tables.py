@@ -168,6 +168,8 @@ class RegisterEntryRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("agency_id", "book", "series", "year", "seq", name="uq_register_number"),
         Index("ix_register_listing", "agency_id", "book", "year", "seq"),
+        Index("ix_register_number_text", "number"),
+        Index("ix_register_page", "agency_id", "book", "year", "seq", "series"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -539,4 +541,56 @@ class AuditCertRow(SQLModel, table=True):
 
 
 # --- records (issue 7): retention, holds, destruction ---------------------------------------------
-"""Tables of records management go here."""
+
+SEARCH_TABLE_PREFIX = "search_text"
+"""The full-text index of documents (SQLite FTS5 ``search_text`` and its shadow tables) is made
+by migration ``0011_registers``, not by these models; :func:`include_name` keeps alembic's
+comparison away from it."""
+
+
+SEARCH_INDEX = "ix_document_search"
+"""PostgreSQL's trigram index over the documents' text (an expression index, made by the migration)."""
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic ``include_name`` hook: leave the search index and its tables out of comparisons."""
+    if name is None:
+        return True
+    if type_ == "table" and name.startswith(SEARCH_TABLE_PREFIX):
+        return False
+    return not (type_ == "index" and name == SEARCH_INDEX)
+
+
+class DestructionListRow(SQLModel, table=True):
+    """A list of documents asked to be destroyed (บัญชีหนังสือขอทำลาย) and what became of it."""
+
+    __tablename__ = "destruction_list"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    year: int
+    """The calendar year (CE) the listed documents fell due by."""
+    state: str = Field(default="proposed", max_length=16)
+    """``proposed`` or ``destroyed``."""
+    documents_json: str = Field(default="[]", sa_type=Text)
+    """The listed document ids, canonical JSON."""
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_utc())
+    archives_reference: str | None = Field(default=None, sa_type=Text)
+    """The National Archives' no-objection letter (its number and date), once recorded."""
+    archives_by: str | None = Field(default=None, max_length=64)
+    archives_at: datetime | None = Field(default=None, sa_column=_utc_null())
+    destroyed_by: str | None = Field(default=None, max_length=64)
+    destroyed_at: datetime | None = Field(default=None, sa_column=_utc_null())
+
+
+class DestructionApprovalRow(SQLModel, table=True):
+    """One committee member's approval of a destruction list (its audit event is signed)."""
+
+    __tablename__ = "destruction_approval"
+
+    list_id: int = Field(foreign_key="destruction_list.id", primary_key=True)
+    username: str = Field(max_length=64, primary_key=True)
+    role: str = Field(max_length=16)
+    """``chair`` or ``member``."""
+    approved_at: datetime = Field(sa_column=_utc())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import edoc.storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import edoc.storage.tables  # (registers the tables on SQLModel.metadata)
 
 target_metadata = SQLModel.metadata
 
@@ -31,6 +31,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=edoc.storage.tables.include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

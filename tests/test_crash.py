@@ -1,0 +1,87 @@
+"""Crash tests: SIGKILL edoc processes at random points, restart, re-run, check nothing is lost.
+
+The harness is :mod:`tests.crash` (its docstring says what it kills and what it checks). Here it
+runs with 110 kills on SQLite and 110 on PostgreSQL (220 in all), then ``edoc audit verify``
+(a separate process) must pass on what is left. A second test damages a finished home in the
+ways a crash could (a file gone, a file changed, a number twice) and shows the checks see each.
+
+Marked ``slow`` (``-m "not slow"`` skips them); CI runs them: a few minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+KILLS = int(os.environ.get("EDOC_CRASH_KILLS", "110"))
+"""Kills per database (the issue asks for at least 200 in all: 110 on each of two)."""
+
+pytestmark = pytest.mark.slow
+
+
+def harness(home: Path, db_url: str | None, *args: str) -> dict[str, object]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    argv = [sys.executable, "-m", "tests.crash", "--home", str(home), *args]
+    if db_url:
+        argv += ["--db", db_url]
+    r = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1200)
+    assert r.stdout, r.stderr[:6000]
+    report: dict[str, object] = json.loads(r.stdout)
+    report["_rc"] = r.returncode
+    report["_stderr"] = r.stderr[:6000]
+    return report
+
+
+def test_kills_lose_and_double_nothing(tmp_path: Path, db_url: str | None) -> None:
+    home = tmp_path / "home"
+    report = harness(home, db_url, "--kills", str(KILLS), "--lanes", "2", "--seed", "7")
+    assert report["ok"] and report["_rc"] == 0, (report["problems"], report["_stderr"])
+    assert report["kills"] == KILLS
+    assert report["kills_in_act"] >= KILLS * 0.8  # kills land in acts, not in start-up
+    acts = report["acts"]
+    assert isinstance(acts, dict) and all(acts.get(k, 0) > 0 for k in ("draft", "number", "signed", "import", "user"))
+    assert report["blobs_read_back"] == acts["signed"] + acts["import"] + acts["draft"]  # PDFs and attachments
+    # an independent process verifies the audit log the killed processes left
+    r = run_cli("audit", "verify", "--json", *(["--db", db_url] if db_url else []), home=home)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["ok"] is True
+
+
+def test_the_checks_see_what_a_bad_crash_would_leave(tmp_path: Path) -> None:
+    """Lose a file, change a file, issue a number twice: each is reported."""
+    import sqlite3
+
+    home = tmp_path / "home"
+    report = harness(home, None, "--kills", "6", "--lanes", "1", "--seed", "3")
+    assert report["ok"], report["problems"]
+    from tests import crash
+
+    acts = {0: sum(v for v in report["acts"].values())}  # type: ignore[union-attr]
+    blobs = sorted(p for p in (home / "blobs").rglob("*") if p.is_file())
+    assert len(blobs) >= 3
+    blobs[0].unlink()
+    blobs[1].write_bytes(blobs[1].read_bytes() + b"x")
+    conn = sqlite3.connect(home / "edoc.db")
+    with conn:
+        conn.execute(
+            "INSERT INTO register_entry (agency_id, book, series, year, seq, number, document_id, registered_at,"
+            " document_number, document_date, from_name, to_name, subject, action, remark, cancelled)"
+            " SELECT agency_id, book, series, year, seq + 2, number || '-dup', document_id, registered_at,"
+            " document_number, document_date, from_name, to_name, subject, action, remark, cancelled"
+            " FROM register_entry WHERE book = 'sent' ORDER BY seq DESC LIMIT 1"
+        )
+    conn.close()
+    damaged = crash.check(home, None, acts)
+    problems = "\n".join(damaged["problems"])  # type: ignore[arg-type]
+    assert not damaged["ok"]
+    assert "BlobMissing" in problems and "BlobCorrupted" in problems  # the lost file, the changed file
+    assert "skipped [" in problems and "more than one outgoing number" in problems  # the number issued twice
+    assert "blob store:" in problems  # the store's own check agrees
