@@ -89,6 +89,8 @@ def test_readme_tour_runs(tmp_path: Path) -> None:
     assert rows[0]["document_number"] == "นม 52101/1"
     assert "วันเด็กแห่งชาติ" in rows[0]["subject"]
     assert "OK" in out  # audit verify's verdict
+    assert "registered" in out  # the sender's status table: the district registered it
+    assert "assign" in out and "ADMIN" in out  # the chief's order to the unit
 
     py = subprocess.run(
         [sys.executable, "-c", _blocks(tour, "python")[0]],
