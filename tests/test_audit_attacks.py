@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -178,8 +178,15 @@ def test_swap_the_contents_of_two_events(log: Office, ca: TestCA) -> None:
     assert {(ProblemKind.CHANGED, 13), (ProblemKind.CHANGED, 14)} <= named(report)
 
 
+def _forged_time() -> datetime:
+    """A time after the real events and inside the test certificates' validity (they are issued
+    today): a fixed date here made the tests fail once the calendar passed it."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(minutes=5)
+
+
 def _forge(office: Office, seq: int, act: str, payload: str, *, signature: bytes | None = None) -> bytes:
-    at = "2026-11-22T01:00:00.000000Z"
+    when = _forged_time()
+    at = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     body = body_text(seq, at, "pc.mayor", "PAKCHONG", act, 99, payload)
     serial = None if signature is None else "abc123"
     leaf = leaf_text(body, signature, serial).encode()
@@ -187,7 +194,7 @@ def _forge(office: Office, seq: int, act: str, payload: str, *, signature: bytes
         office,
         INSERT_EVENT + "VALUES (:seq, :at, 'pc.mayor', 'PAKCHONG', :act, 99, :payload, :sig, :serial, :h)",
         seq=seq,
-        at=datetime(2026, 11, 22, 1, 0),
+        at=when,
         act=act,
         payload=payload,
         sig=signature,
@@ -227,13 +234,14 @@ def test_append_a_forged_event_consistently(log: Office, ca: TestCA) -> None:
 
 def test_append_a_forged_event_signed_by_a_key_of_ones_own(log: Office, ca: TestCA) -> None:
     other = TestCA().issue("นายใจดี มีสุข")  # same name, another CA
-    at = "2026-11-22T01:00:00.000000Z"
+    when = _forged_time()
+    at = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     body = body_text(16, at, "pc.mayor", "PAKCHONG", "doc.sign", 99, "{}")
     signature, serial = other.signer()(body.encode())
     sql(
         log,
         INSERT_EVENT + "VALUES (16, :at, 'pc.mayor', 'PAKCHONG', 'doc.sign', 99, '{}', :sig, :serial, :h)",
-        at=datetime(2026, 11, 22, 1, 0),
+        at=when,
         sig=signature,
         serial=serial,
         h=check.hash_leaf(leaf_text(body, signature, serial).encode()),
