@@ -238,12 +238,36 @@ async def _sign(
     return output, cms_obj
 
 
+class _Boxed:
+    """A coroutine's result, with a cheap ``repr``.
+
+    ``asyncio.run`` in the main thread puts the main task into its SIGINT handler (a
+    ``functools.partial``); restoring the handler afterwards goes through
+    ``signal.getsignal``, whose enum lookup formats ``repr(handler)``, hence the finished task and
+    its result. A CMS ``ContentInfo`` re-serialises itself for its ``repr`` (hundreds of
+    milliseconds for a signature with its chain): boxing the result skips that.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<result>"
+
+
+async def _boxed(coro: Coroutine[Any, Any, T]) -> _Boxed:
+    return _Boxed(await coro)
+
+
 def _run(coro: Coroutine[Any, Any, T], vc: ValidationContext | None) -> T:
     """Run one signing coroutine; turn pyHanko's failures into edoc errors."""
     from pyhanko.sign._session_scope import run_and_release
 
     try:
-        return asyncio.run(run_and_release(coro, vc))
+        boxed: _Boxed = asyncio.run(_boxed(run_and_release(coro, vc)))
+        return boxed.value  # type: ignore[no-any-return]
     except EdocError:
         raise
     except TimestampRequestError as exc:
