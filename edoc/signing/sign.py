@@ -267,7 +267,7 @@ def _run(coro: Coroutine[Any, Any, T], vc: ValidationContext | None) -> T:
 
     try:
         boxed: _Boxed = asyncio.run(_boxed(run_and_release(coro, vc)))
-        return boxed.value  # type: ignore[no-any-return]
+        return boxed.value
     except EdocError:
         raise
     except TimestampRequestError as exc:
