@@ -815,6 +815,17 @@ class WitnessRefused(CheckFailed):
         super().__init__(detail, agency=agency)
 
 
+class TimestampInvalid(CheckFailed):
+    """A checkpoint's RFC 3161 time-stamp cannot be had or kept: the TSA's token does not check
+    out, or the checkpoint is too old for a stamp to confirm its time."""
+
+    en = "checkpoint {size} cannot be time-stamped: {detail}"
+    th = "ประทับเวลาจุดตรวจ {size} ไม่ได้: {detail}"
+
+    def __init__(self, size: int, detail: str) -> None:
+        super().__init__(detail, size=size)
+
+
 class BundleInvalid(InvalidInput):
     """A path given as an audit bundle or a saved checkpoint cannot be read as one."""
 

@@ -135,6 +135,13 @@ _WORDS: dict[str, tuple[str, str]] = {
     "audit_latest": ("Newest good checkpoint", "จุดตรวจล่าสุดที่ถูกต้อง"),
     "audit_signatures": ("Actors' signatures (good/all)", "ลายมือชื่อผู้กระทำ (ถูกต้อง/ทั้งหมด)"),
     "audit_witnesses": ("Witnesses (good/all)", "พยานรับรอง (ถูกต้อง/ทั้งหมด)"),
+    "audit_timestamps": ("Time-stamps (good/all)", "ตราประทับเวลา (ถูกต้อง/ทั้งหมด)"),
+    "audit_tsa_time": ("Time-stamped", "ประทับเวลาเมื่อ"),
+    "audit_timestamped": (
+        "Checkpoint {size} time-stamped by {tsa} at {time}",
+        "จุดตรวจ {size} ประทับเวลาโดย {tsa} เมื่อ {time}",
+    ),
+    "audit_timestamp_kept": ("it was stamped before", "ประทับเวลาไว้ก่อนแล้ว"),
     "audit_outside": ("Checkpoints from outside", "จุดตรวจจากภายนอก"),
     "audit_uncovered": ("Events not yet under a checkpoint", "เหตุการณ์ที่ยังไม่มีจุดตรวจครอบคลุม"),
     "audit_first_bad": ("First bad event", "เหตุการณ์แรกที่ผิดปกติ"),

@@ -115,6 +115,7 @@ from edoc.errors import (
     PermissionDenied,
     PkiAlreadyInitialised,
     RecordRefused,
+    TimestampInvalid,
     TokenNotFound,
     UserNotFound,
     WitnessRefused,
@@ -4311,7 +4312,8 @@ class Office:
 
         info = self._run(act)
         self._audit_quiet_failed_at = None  # automatic checkpoints may try the new key at once
-        self._audit_checkpoint_with(private, info.key_id)
+        cp, _ = self._audit_checkpoint_with(private, info.key_id)
+        self._audit_stamp_if_wanted(cp, quiet=True)
         return info
 
     def audit_key(self) -> AuditKeyInfo:
@@ -4334,10 +4336,16 @@ class Office:
         """Sign a checkpoint of the whole log now (``edoc audit checkpoint``).
 
         Returns the checkpoint and whether it is new (when no event was added since the newest
-        checkpoint, that one is returned). Needs the audit key's passphrase.
+        checkpoint, that one is returned). Needs the audit key's passphrase. With
+        ``[audit] timestamp = true`` the checkpoint is then time-stamped by the office's TSA
+        (if it has no token yet); a TSA that does not answer raises
+        :class:`~edoc.errors.SigningServiceUnavailable` after the checkpoint is committed
+        (``edoc audit timestamp`` stamps it later).
         """
         key, kid = self._audit_private_key()
-        return self._audit_checkpoint_with(key, kid)
+        cp, created = self._audit_checkpoint_with(key, kid)
+        self._audit_stamp_if_wanted(cp, quiet=False)
+        return cp, created
 
     def _audit_checkpoint_with(self, key: AuditPrivateKey, kid: str) -> tuple[Checkpoint, bool]:
         def act(session: Session) -> tuple[Checkpoint, bool]:
@@ -4370,11 +4378,104 @@ class Office:
             return  # a prompt would interrupt the act's caller: leave it to `edoc audit checkpoint`
         try:
             key, kid = self._audit_private_key()
-            self._audit_checkpoint_with(key, kid)
+            cp, _ = self._audit_checkpoint_with(key, kid)
+            self._audit_stamp_if_wanted(cp, quiet=True)
         except (AuditKeyMissing, PassphraseRequired, WrongPassphrase):
             self._audit_quiet_failed_at = time.monotonic()
         except EdocError as exc:  # the act is committed; a checkpoint can be made later
             logging.getLogger(__name__).warning("automatic audit checkpoint failed: %s", exc.message("en"))
+
+    def audit_timestamp(self, size: int | None = None) -> tuple[Checkpoint, bytes, bool]:
+        """Have checkpoint ``size`` (default: the newest) time-stamped now by the office's TSA
+        (``edoc audit timestamp``): an RFC 3161 token over the checkpoint's text, checked against
+        the office's trust roots before it is kept, with the TSA's certificates, and recorded in
+        the log (``audit.timestamp``).
+
+        Returns the checkpoint, its token (DER) and whether the token is new (a checkpoint
+        stamped before keeps its token). A checkpoint made more than
+        :data:`~edoc.audit.timestamp.MAX_DELAY` ago is refused: a stamp now would not confirm
+        the time it claims.
+        """
+        import hashlib
+
+        from edoc.audit.events import format_time
+        from edoc.audit.timestamp import MAX_DELAY, read_token
+
+        def read(session: Session) -> tuple[Checkpoint, bytes | None]:
+            cp = audit_store.checkpoint(session, size) if size is not None else audit_store.latest_checkpoint(session)
+            if cp is None:
+                raise CheckpointNotFound(size if size is not None else "(none yet)")
+            return cp, audit_store.timestamp_token(session, cp.size)
+
+        cp, existing = self._read(read)
+        if existing is not None:
+            return cp, existing, False
+        age = self.now() - cp.at
+        if age > MAX_DELAY:
+            raise TimestampInvalid(
+                cp.size,
+                f"it was made {age.days} days ago, and a time-stamp more than {MAX_DELAY.days} days after a "
+                "checkpoint does not confirm its time; make a new checkpoint ('edoc audit checkpoint') and stamp that",
+            )
+        token = self._audit_tsa_token(cp)
+        info = read_token(token)
+
+        def act(session: Session) -> None:
+            self._keep_timestamp(session, cp, token)
+            self._record(
+                session,
+                "audit.timestamp",
+                payload={
+                    "size": cp.size,
+                    "root": cp.root.hex(),
+                    "tsa_time": format_time(info.gen_time),
+                    "tsa": info.tsa,
+                    "token_sha256": hashlib.sha256(token).hexdigest(),
+                },
+            )
+
+        self._run(act)
+        return cp, token, True
+
+    def audit_timestamp_tokens(self) -> dict[int, bytes]:
+        """The checkpoints' RFC 3161 tokens (DER), by checkpoint size."""
+        return self._read(audit_store.timestamp_tokens)
+
+    def _audit_tsa_token(self, cp: Checkpoint) -> bytes:
+        """A token from the office's TSA over ``cp``, checked with the office's trust roots."""
+        from edoc.audit.timestamp import IMPRINT_HASH, imprint, token_problem
+        from edoc.signing.services import Services, stamp_digest
+
+        roots = self.trust_roots()
+        token = stamp_digest(Services(tsa_url=self.tsa_url()), imprint(cp, IMPRINT_HASH), IMPRINT_HASH)
+        why = token_problem(token, cp, roots=roots)
+        if why is not None:
+            raise TimestampInvalid(cp.size, f"the token {self.tsa_url()} returned {why}")
+        return token
+
+    def _keep_timestamp(self, session: Session, cp: Checkpoint, token: bytes) -> None:
+        from edoc.audit.timestamp import token_certificates
+
+        audit_store.set_timestamp_token(session, cp.size, token)
+        audit_store.store_certificates(session, token_certificates(token))
+
+    def _audit_stamp_if_wanted(self, cp: Checkpoint, *, quiet: bool) -> None:
+        """Time-stamp a checkpoint that has no token when ``[audit] timestamp`` is on. ``quiet``
+        (automatic checkpoints, export): a TSA failure is logged, not raised; the checkpoint
+        stands and ``edoc audit timestamp`` can stamp it later."""
+        if not self.settings.audit.timestamp:
+            return
+        try:
+            if self._read(lambda s: audit_store.timestamp_token(s, cp.size)) is not None:
+                return
+            token = self._audit_tsa_token(cp)
+            self._run(lambda s: self._keep_timestamp(s, cp, token))
+        except EdocError as exc:
+            if not quiet:
+                raise
+            logging.getLogger(__name__).warning(
+                "time-stamp of audit checkpoint %s failed: %s", cp.size, exc.message("en")
+            )
 
     def audit_proof(self, seq: int, *, size: int | None = None) -> InclusionProof:
         """Prove that event ``seq`` is in the log (``edoc audit proof``).
@@ -4570,6 +4671,7 @@ class Office:
                 require_checkpoint=bool(keys),
                 workers=workers,
                 check_signatures=check_signatures,
+                timestamps=audit_store.timestamp_tokens(session),
             )
 
         return self._read(read)
@@ -4609,18 +4711,16 @@ class Office:
             import contextlib
 
             with contextlib.suppress(AuditKeyMissing, PassphraseRequired, WrongPassphrase):
-                self.audit_checkpoint()
+                key, kid = self._audit_private_key()
+                cp, _ = self._audit_checkpoint_with(key, kid)
+                self._audit_stamp_if_wanted(cp, quiet=True)
         target = Path(out)
 
         def read(session: Session) -> BundleSummary:
             conn = audit_store.verification_connection(session)
             head = audit_store.read_head(session)
-            tokens = {}
+            tokens = audit_store.timestamp_tokens(session)
             cps = audit_store.checkpoints(session)
-            for cp in cps:
-                token = audit_store.timestamp_token(session, cp.size)
-                if token is not None:
-                    tokens[cp.size] = token
             stored_keys = audit_store.audit_keys(session)
             return write_bundle(
                 target,

@@ -111,6 +111,9 @@ class AuditSettings:
     """Make a signed checkpoint after this many events."""
     checkpoint_seconds: int = 3600
     """... or when the last checkpoint is older than this."""
+    timestamp: bool = False
+    """Have every new checkpoint time-stamped (RFC 3161) by the office's TSA
+    (``signing.tsa_url`` or ``edoc pki serve``'s ``/tsa``)."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from edoc.audit.signers import EventSigner, event_signer
 
@@ -81,6 +81,8 @@ class TestCA:
         days: int,
         issuer_key: Any,
         not_before: datetime | None = None,
+        eku: x509.ExtendedKeyUsage | None = None,
+        eku_critical: bool = True,
     ) -> x509.Certificate:
         start = not_before or self.not_before
         builder = (
@@ -108,6 +110,8 @@ class TestCA:
                 critical=True,
             )
         )
+        if eku is not None:
+            builder = builder.add_extension(eku, critical=eku_critical)
         aki_key = issuer_key if issuer_key is not None else signing_key
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(aki_key.public_key()), critical=False
@@ -135,5 +139,30 @@ class TestCA:
             days=days,
             issuer_key=self.issuing_key,
             not_before=not_before,
+        )
+        return Identity(key, cert, (self.issuing,))
+
+    def issue_tsa(
+        self,
+        name: str = "edoc test TSA",
+        *,
+        usage: Any = ExtendedKeyUsageOID.TIME_STAMPING,
+        critical: bool = True,
+        key_type: str = "p256",
+    ) -> Identity:
+        """A time-stamping certificate (EKU ``usage``, critical by default as RFC 3161 wants)."""
+        key: Any = (
+            ec.generate_private_key(ec.SECP256R1()) if key_type == "p256" else rsa.generate_private_key(65537, 2048)
+        )
+        cert = self._build(
+            _name(name),
+            self.issuing.subject,
+            key.public_key(),
+            self.issuing_key,
+            ca=False,
+            days=730,
+            issuer_key=self.issuing_key,
+            eku=x509.ExtendedKeyUsage([usage]),
+            eku_critical=critical,
         )
         return Identity(key, cert, (self.issuing,))

@@ -6,8 +6,10 @@
     DIR/events.jsonl        one event per line, in sequence order; each line is *exactly* the
                             leaf the Merkle tree hashed (canonical JSON, UTF-8)
     DIR/checkpoints.jsonl   one signed checkpoint per line, with its witnesses' countersignatures
+                            and its RFC 3161 time-stamp token (base64 DER) when it has one
     DIR/keys/<key id>.pem   the office's audit public key(s)
     DIR/certs/<serial>.pem  every certificate that signed an event or a checkpoint, and their issuers
+                            (the TSA's too)
     DIR/README.txt          how to check it (English and Thai)
 
 :func:`verify_bundle` checks it with the same engine as the office's own check
@@ -54,6 +56,10 @@ events.jsonl holds one event per line; each line is exactly the leaf of the Merk
 (RFC 9162: leaf hash = SHA-256(0x00 || line), node = SHA-256(0x01 || left || right)).
 checkpoints.jsonl holds the signed checkpoints (tree size, root, time), signed by the audit
 key over the text in their "text" member, and the countersignatures of witnessing agencies.
+A checkpoint's "timestamp_token" (base64 DER), when present, is an RFC 3161 time-stamp over
+SHA-256 of that text; OpenSSL alone can check it:
+
+    openssl ts -verify -data TEXT_FILE -in TOKEN.der -token_in -CAfile ROOT.pem -untrusted certs/TSA.pem
 
 ชุดข้อมูลตรวจสอบของ edoc
 =========================
@@ -244,6 +250,8 @@ class BundleContents:
     cosignatures: list[Cosignature]
     keys: dict[str, AuditPublicKey]
     certificates: dict[str, bytes]
+    tokens: dict[int, bytes]
+    """Checkpoints' RFC 3161 time-stamp tokens (DER) by checkpoint size."""
 
 
 def open_bundle(path: Path | str) -> BundleContents:
@@ -261,6 +269,7 @@ def open_bundle(path: Path | str) -> BundleContents:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleInvalid(str(root), f"manifest.json is not {FORMAT}")
     checkpoints, cosignatures = read_checkpoints(root / "checkpoints.jsonl")
+    tokens = read_timestamp_tokens(root / "checkpoints.jsonl")
     keys: dict[str, AuditPublicKey] = {}
     for pem in sorted((root / "keys").glob("*.pem")) if (root / "keys").is_dir() else []:
         try:
@@ -275,7 +284,7 @@ def open_bundle(path: Path | str) -> BundleContents:
         except ValueError as exc:
             raise BundleInvalid(str(pem), f"not a certificate: {exc}") from None
         certs[pem.stem] = cert.public_bytes(serialization.Encoding.DER)
-    return BundleContents(root, manifest, checkpoints, cosignatures, keys, certs)
+    return BundleContents(root, manifest, checkpoints, cosignatures, keys, certs, tokens)
 
 
 def read_checkpoints(path: Path) -> tuple[list[Checkpoint], list[Cosignature]]:
@@ -296,6 +305,28 @@ def read_checkpoints(path: Path) -> tuple[list[Checkpoint], list[Cosignature]]:
         except (ValueError, AttributeError, TypeError) as exc:
             raise BundleInvalid(str(path), f"line {number}: {exc}") from None
     return checkpoints, cosignatures
+
+
+def read_timestamp_tokens(path: Path) -> dict[int, bytes]:
+    """The RFC 3161 tokens in a ``checkpoints.jsonl`` (member ``timestamp_token``, base64 DER)."""
+    import base64
+    import binascii
+
+    tokens: dict[int, bytes] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        token = item.get("timestamp_token") if isinstance(item, dict) else None
+        if token is None:
+            continue
+        try:
+            if not isinstance(token, str):
+                raise ValueError("it is not a base64 string")
+            tokens[int(item["size"])] = base64.b64decode(token, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise BundleInvalid(str(path), f"line {number}: timestamp_token: {exc}") from None
+    return tokens
 
 
 def load_outside(path: Path | str) -> list[Outside]:
@@ -392,6 +423,7 @@ def verify_bundle(
         extra=problems,
         require_checkpoint=True,
         workers=workers,
+        timestamps=contents.tokens,
     )
     files = contents.manifest.get("files", {})
     if isinstance(files, dict) and files.get("events.jsonl") not in (None, digest.hexdigest()):

@@ -47,6 +47,7 @@ from edoc.audit.signers import (
     serial_hex,
     verify_with_certificate,
 )
+from edoc.audit.timestamp import token_problem
 
 Record = tuple[int, bytes, bytes | None, str, str, bytes | None, str | None]
 """One event as the engine reads it: ``(seq, leaf, stored leaf hash or None, act, time text,
@@ -78,6 +79,7 @@ class ProblemKind(StrEnum):
     ACTOR_CERTIFICATE = "actor-certificate"
     UNSIGNED = "unsigned-legal-act"
     WITNESS = "witness"
+    TIMESTAMP = "checkpoint-timestamp"
     VIEW = "view-mismatch"
 
 
@@ -147,6 +149,10 @@ _TEMPLATES: dict[ProblemKind, tuple[str, str]] = {
     ProblemKind.WITNESS: (
         "witness {agency} on checkpoint {size}: {why}",
         "พยาน {agency} ของจุดตรวจ {size}: {why}",
+    ),
+    ProblemKind.TIMESTAMP: (
+        "checkpoint {size}: its RFC 3161 time-stamp {why}",
+        "จุดตรวจ {size}: ตราประทับเวลา RFC 3161 ใช้ไม่ได้: {why}",
     ),
     ProblemKind.VIEW: (
         "{what}: the tables disagree with the log: {why}",
@@ -222,6 +228,10 @@ class AuditReport:
     """How many problems of each kind, in full."""
     notes: tuple[str, ...] = ()
     """Remarks that are not failures (no checkpoint yet, events not yet covered)."""
+    timestamps: int = 0
+    """Checkpoints' RFC 3161 time-stamp tokens checked."""
+    timestamps_ok: int = 0
+    """... of which valid (imprint, TSA signature and certificate, time)."""
 
     def to_json(self, lang: str = "en") -> dict[str, Any]:
         return {
@@ -232,6 +242,7 @@ class AuditReport:
             "latest_checkpoint": self.latest.to_json() if self.latest else None,
             "actor_signatures": {"checked": self.signatures, "ok": self.signatures_ok},
             "witnesses": {"checked": self.witnesses, "ok": self.witnesses_ok},
+            "timestamps": {"checked": self.timestamps, "ok": self.timestamps_ok},
             "outside_checkpoints": self.outside,
             "uncovered_events": self.uncovered,
             "first_bad_event": self.first_bad_event,
@@ -301,6 +312,7 @@ def check_log(
     require_checkpoint: bool = False,
     workers: int | None = None,
     check_signatures: bool = True,
+    timestamps: Mapping[int, bytes] = {},
 ) -> AuditReport:
     """Check a whole log (see the module's description).
 
@@ -311,6 +323,8 @@ def check_log(
     ``require_checkpoint``, a log with no checkpoint signed by a trusted key fails. Without
     ``check_signatures``, actors' signatures are not checked (a partial check). ``extra``
     problems (from the reader, from the table views) are taken after the records are consumed.
+    ``timestamps`` are the checkpoints' RFC 3161 tokens by size, each checked against its
+    checkpoint and, when ``roots`` are given, the TSA's certificate path.
     """
     problems = _Problems()
     sizes = sorted({c.size for c in checkpoints} | {o.checkpoint.size for o in outside})
@@ -397,7 +411,19 @@ def check_log(
         else:
             problems.add(Problem(ProblemKind.WITNESS, None, {"agency": cs.agency, "size": cs.size, "why": why}))
 
+    stamped = [(cp, timestamps[cp.size]) for cp in checkpoints if cp.size in timestamps]
+    stamps_ok = 0
+    pool = list(certificates.values())
+    for cp, token in stamped:
+        why = token_problem(token, cp, roots=roots, certificates=pool)
+        if why is None:
+            stamps_ok += 1
+        else:
+            problems.add(Problem(ProblemKind.TIMESTAMP, None, {"size": cp.size, "why": why}))
+
     notes: list[str] = []
+    if stamped and not roots:
+        notes.append("time-stamps were checked without a trust anchor: give --trust ROOT.pem to check the TSA's chain")
     if latest is None and not checkpoints:
         notes.append("no checkpoint has been made yet: the log is consistent but nothing signed vouches for it")
     uncovered = count - (latest.size if latest else 0)
@@ -421,6 +447,8 @@ def check_log(
         problems=tuple(sorted(problems.listed, key=_order)),
         counts=dict(problems.counts),
         notes=tuple(notes),
+        timestamps=len(stamped),
+        timestamps_ok=stamps_ok,
     )
 
 

@@ -136,6 +136,7 @@ def _show_report(st: State, report: AuditReport, source: str, tz: str) -> None:
             ),
             (t("audit_signatures", lang), f"{report.signatures_ok}/{report.signatures}"),
             (t("audit_witnesses", lang), f"{report.witnesses_ok}/{report.witnesses}"),
+            (t("audit_timestamps", lang), f"{report.timestamps_ok}/{report.timestamps}"),
             (t("audit_outside", lang), report.outside),
             (t("audit_uncovered", lang), report.uncovered),
             (t("audit_first_bad", lang), "-" if report.first_bad_event is None else report.first_bad_event),
@@ -262,8 +263,32 @@ def consistency(
     emit(st, result.to_json(), lambda c: c.print(table(t("audit_consistency_title", lang), ["", ""], rows)))
 
 
-def _checkpoint_rows(cps: list[Checkpoint], tz: str) -> list[tuple[Any, ...]]:
-    return [(c.size, _bangkok(c.at, tz), c.root.hex(), c.key_id[:16]) for c in cps]
+def _checkpoint_rows(cps: list[Checkpoint], tz: str, tokens: dict[int, bytes]) -> list[tuple[Any, ...]]:
+    return [(c.size, _bangkok(c.at, tz), c.root.hex(), c.key_id[:16], _stamp_time(tokens.get(c.size), tz)) for c in cps]
+
+
+def _stamp_time(token: bytes | None, tz: str) -> str:
+    """When the TSA stamped a checkpoint ('-' when it was not)."""
+    if token is None:
+        return "-"
+    from edoc.audit.timestamp import read_token
+
+    try:
+        return _bangkok(read_token(token).gen_time, tz)
+    except ValueError:
+        return "?"
+
+
+def _checkpoint_headers(lang: str) -> list[str]:
+    from edoc.i18n import t
+
+    return [
+        t("audit_tree_size", lang),
+        t("date", lang),
+        t("audit_root", lang),
+        t("audit_key", lang),
+        t("audit_tsa_time", lang),
+    ]
 
 
 @app.command("checkpoint")
@@ -280,7 +305,8 @@ def checkpoint(
     with st.office() as office:
         tz = office.settings.office.timezone
         cp, created = office.audit_checkpoint()
-    data = {**cp.to_json(), "created": created}
+        tokens = office.audit_timestamp_tokens()
+    data = {**cp.to_json(), "created": created, "timestamped": cp.size in tokens}
     if out is not None:
         out.write_text(json.dumps(cp.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     lang = st.lang
@@ -290,8 +316,8 @@ def checkpoint(
         lambda c: c.print(
             table(
                 t("audit_checkpoint", lang) + ("" if created else f" ({t('audit_unchanged', lang)})"),
-                [t("audit_tree_size", lang), t("date", lang), t("audit_root", lang), t("audit_key", lang)],
-                _checkpoint_rows([cp], tz),
+                _checkpoint_headers(lang),
+                _checkpoint_rows([cp], tz, tokens),
             )
         ),
     )
@@ -306,18 +332,54 @@ def checkpoints(ctx: typer.Context) -> None:
     with st.office() as office:
         tz = office.settings.office.timezone
         cps = office.audit_checkpoints()
+        tokens = office.audit_timestamp_tokens()
     lang = st.lang
     emit(
         st,
-        {"checkpoints": [c.to_json() for c in cps]},
+        {"checkpoints": [{**c.to_json(), "timestamped": c.size in tokens} for c in cps]},
         lambda c: c.print(
             table(
                 t("audit_checkpoints", lang),
-                [t("audit_tree_size", lang), t("date", lang), t("audit_root", lang), t("audit_key", lang)],
-                _checkpoint_rows(cps, tz),
+                _checkpoint_headers(lang),
+                _checkpoint_rows(cps, tz, tokens),
             )
         ),
     )
+
+
+@app.command("timestamp")
+def timestamp(
+    ctx: typer.Context,
+    size: Annotated[
+        int | None, typer.Argument(metavar="CHECKPOINT", min=0, help="The checkpoint's size (default: the newest).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the token (DER) to this file.")] = None,
+) -> None:
+    """Have a checkpoint time-stamped now by the office's TSA (RFC 3161), e.g. one made while the
+    TSA was down; the token is checked against the office's trust roots before it is kept."""
+    import hashlib
+
+    from edoc.audit.timestamp import read_token
+    from edoc.i18n import t
+
+    st = state(ctx)
+    with st.office() as office:
+        tz = office.settings.office.timezone
+        cp, token, created = office.audit_timestamp(size)
+    info = read_token(token)
+    if out is not None:
+        out.write_bytes(token)
+    data = {
+        "size": cp.size,
+        "checkpoint": cp.to_json(),
+        "created": created,
+        "tsa": info.tsa,
+        "time": info.gen_time.isoformat(),
+        "token_sha256": hashlib.sha256(token).hexdigest(),
+    }
+    lang = st.lang
+    text = t("audit_timestamped", lang, size=cp.size, tsa=info.tsa, time=_bangkok(info.gen_time, tz))
+    emit(st, data, lambda c: c.print(text + ("" if created else f" ({t('audit_timestamp_kept', lang)})")))
 
 
 @app.command("witness")

@@ -94,6 +94,24 @@ def timestamper_for(services: Services) -> TimeStamper:
     return stamper
 
 
+def stamp_digest(services: Services, digest: bytes, algorithm: str = "sha256") -> bytes:
+    """An RFC 3161 time-stamp token (DER ``ContentInfo``) over ``digest`` from the services'
+    TSA, asked through pyHanko's client (which checks the status and the nonce); for stamps of
+    things other than PDFs, such as the audit log's checkpoints."""
+    import asyncio
+
+    from pyhanko.sign.timestamps import TimestampRequestError
+
+    stamper = timestamper_for(services)
+    try:
+        token = asyncio.run(stamper.async_timestamp(digest, algorithm))
+    except TimestampRequestError as exc:
+        raise SigningServiceUnavailable("time-stamping authority", str(exc) or type(exc).__name__) from exc
+    except OSError as exc:
+        raise SigningServiceUnavailable("time-stamping authority", f"{type(exc).__name__}: {exc}") from exc
+    return bytes(token.dump())
+
+
 def validation_context(
     services: Services, *, extra_certs: Sequence[Any] = (), fetching: bool | None = None
 ) -> ValidationContext:

@@ -548,6 +548,21 @@ def timestamp_token(session: Session, size: int) -> bytes | None:
     return None if row is None or row.timestamp_token is None else bytes(row.timestamp_token)
 
 
+def timestamp_tokens(session: Session) -> dict[int, bytes]:
+    """Every checkpoint's RFC 3161 token, by checkpoint size (checkpoints without one are left out)."""
+    rows = _fetch(session, "SELECT size, timestamp_token FROM audit_checkpoint WHERE timestamp_token IS NOT NULL")
+    return {int(size): bytes(token) for size, token in rows}
+
+
+def set_timestamp_token(session: Session, size: int, token: bytes) -> None:
+    """Keep the RFC 3161 token of checkpoint ``size`` (the checkpoint must exist)."""
+    result = session.connection().execute(
+        update(_CHECKPOINTS).where(_CHECKPOINTS.c.size == size).values(timestamp_token=token)
+    )
+    if result.rowcount != 1:
+        raise LookupError(f"no checkpoint of size {size}")
+
+
 def add_checkpoint(session: Session, cp: Checkpoint, *, token: bytes | None = None) -> None:
     """Store a checkpoint and remember it in the head (the head must be locked by the caller)."""
     conn = session.connection()
