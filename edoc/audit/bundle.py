@@ -59,7 +59,7 @@ key over the text in their "text" member, and the countersignatures of witnessin
 A checkpoint's "timestamp_token" (base64 DER), when present, is an RFC 3161 time-stamp over
 SHA-256 of that text; OpenSSL alone can check it:
 
-    openssl ts -verify -data TEXT_FILE -in TOKEN.der -token_in -CAfile ROOT.pem -untrusted certs/TSA.pem
+    openssl ts -verify -data TEXT_FILE -in TOKEN.der -token_in -CAfile ROOT.pem
 
 ชุดข้อมูลตรวจสอบของ edoc
 =========================
@@ -68,6 +68,9 @@ SHA-256 of that text; OpenSSL alone can check it:
 โดยใช้กุญแจสาธารณะสำหรับตรวจสอบของสำนักงานที่ได้รับแยกต่างหาก (ไม่ใช่จากไดเรกทอรีนี้):
 
     edoc audit verify --bundle DIR --key AUDIT_KEY.pem [--trust ROOT.pem] [--checkpoint SAVED.json]
+
+ช่อง "timestamp_token" ของจุดตรวจ (ถ้ามี) คือตราประทับเวลา RFC 3161 ของ SHA-256 ของข้อความใน "text"
+ซึ่งตรวจด้วย OpenSSL ได้เช่นกัน (คำสั่งด้านบน)
 """
 
 

@@ -9,7 +9,7 @@ The token's *message imprint* is the hash (SHA-256 when edoc asks) of the checkp
 exactly the bytes the audit key signs (:meth:`~edoc.audit.checkpoint.Checkpoint.text`), so an
 auditor can also check one with OpenSSL alone::
 
-    openssl ts -verify -data checkpoint.txt -in token.der -token_in -CAfile root.pem -untrusted tsa-chain.pem
+    openssl ts -verify -data checkpoint.txt -in token.der -token_in -CAfile root.pem
 
 :func:`token_problem` checks a token against its checkpoint with ``asn1crypto`` (parsing) and
 ``cryptography`` (signature, certificate path) and no database:
