@@ -103,13 +103,18 @@ def stamp_digest(services: Services, digest: bytes, algorithm: str = "sha256") -
     from pyhanko.sign.timestamps import TimestampRequestError
 
     stamper = timestamper_for(services)
+
+    async def token() -> bytes:
+        # DER, not the ContentInfo: asyncio.run formats its result's repr when it restores the
+        # SIGINT handler, and a ContentInfo re-serialises itself for that (see sign._Boxed)
+        return bytes((await stamper.async_timestamp(digest, algorithm)).dump())
+
     try:
-        token = asyncio.run(stamper.async_timestamp(digest, algorithm))
+        return asyncio.run(token())
     except TimestampRequestError as exc:
         raise SigningServiceUnavailable("time-stamping authority", str(exc) or type(exc).__name__) from exc
     except OSError as exc:
         raise SigningServiceUnavailable("time-stamping authority", f"{type(exc).__name__}: {exc}") from exc
-    return bytes(token.dump())
 
 
 def validation_context(
