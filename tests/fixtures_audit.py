@@ -119,7 +119,14 @@ class TestCA:
         return builder.sign(signing_key, _sign_alg(signing_key))
 
     def issue(
-        self, name: str, *, key_type: str = "p256", days: int = 730, not_before: datetime | None = None
+        self,
+        name: str,
+        *,
+        key_type: str = "p256",
+        days: int = 730,
+        not_before: datetime | None = None,
+        eku: x509.ExtendedKeyUsage | None = None,
+        eku_critical: bool = True,
     ) -> Identity:
         key: Any
         if key_type == "p256":
@@ -139,30 +146,13 @@ class TestCA:
             days=days,
             issuer_key=self.issuing_key,
             not_before=not_before,
+            eku=eku,
+            eku_critical=eku_critical,
         )
         return Identity(key, cert, (self.issuing,))
 
     def issue_tsa(
-        self,
-        name: str = "edoc test TSA",
-        *,
-        usage: Any = ExtendedKeyUsageOID.TIME_STAMPING,
-        critical: bool = True,
-        key_type: str = "p256",
+        self, name: str = "edoc test TSA", *, usage: Any = ExtendedKeyUsageOID.TIME_STAMPING, critical: bool = True
     ) -> Identity:
         """A time-stamping certificate (EKU ``usage``, critical by default as RFC 3161 wants)."""
-        key: Any = (
-            ec.generate_private_key(ec.SECP256R1()) if key_type == "p256" else rsa.generate_private_key(65537, 2048)
-        )
-        cert = self._build(
-            _name(name),
-            self.issuing.subject,
-            key.public_key(),
-            self.issuing_key,
-            ca=False,
-            days=730,
-            issuer_key=self.issuing_key,
-            eku=x509.ExtendedKeyUsage([usage]),
-            eku_critical=critical,
-        )
-        return Identity(key, cert, (self.issuing,))
+        return self.issue(name, eku=x509.ExtendedKeyUsage([usage]), eku_critical=critical)
