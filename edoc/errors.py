@@ -743,10 +743,14 @@ class ContentSealed(PermissionDenied):
 
 
 class EncryptionCertificateMissing(Conflict):
-    """Secret documents are encrypted for people and seals that need an RSA certificate."""
+    """Confidential and secret content is encrypted for the agency's seal (and the people on the
+    route): without a current seal certificate it cannot be stored."""
 
-    en = "{owner} has no RSA certificate to encrypt {secrecy} documents for: issue one with --key rsa2048"
-    th = "{owner} ยังไม่มีใบรับรองแบบ RSA สำหรับเข้ารหัสหนังสือ{secrecy}: ออกใบรับรองด้วย --key rsa2048"
+    en = (
+        "{owner} has no current certificate to encrypt {secrecy} documents for: "
+        "issue the agency's seal (edoc pki issue --agency CODE)"
+    )
+    th = "{owner} ยังไม่มีใบรับรองที่ใช้งานได้สำหรับเข้ารหัสหนังสือชั้นความลับ ({secrecy}): ให้ออกใบรับรองตราหน่วยงานก่อน"
 
     def __init__(self, owner: str, secrecy: str) -> None:
         super().__init__(owner=owner, secrecy=secrecy)

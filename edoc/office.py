@@ -62,6 +62,7 @@ from edoc.directory import (
     Role,
     Unit,
     User,
+    decide,
     require,
     validate_agency_code,
     validate_letter_code,
@@ -553,10 +554,25 @@ class Office:
             for i, name in enumerate(content.initials):
                 doc_store.check_party(people, name, f"initials[{i}]", account.agency_id, INITIAL_ROLES)
             agency = dir_store.agency_row(session, actor.agency)
-            infos = [
-                AttachmentInfo(name=name, sha256=self.db.blobs.put(session, data), size=len(data), media_type=media)
-                for name, data, media in files
-            ]
+            fields_json, subject = content.canonical_json(), content.subject
+            if self._sealed(content.secrecy.value):  # secrecy at rest: only envelopes are stored
+                readers = self._sealed_readers(
+                    session, actor.agency, [actor.username, content.signer, *content.initials], content.secrecy.value
+                )
+                infos = [
+                    AttachmentInfo(
+                        name=name, sha256=self._seal_content(session, data, readers), size=len(data), media_type=media
+                    )
+                    for name, data, media in files
+                ]
+                sealed_fields = self._seal_content(session, fields_json.encode("utf-8"), readers)
+                fields_json = _sealed_stub(sealed_fields, initials=content.initials)
+                subject = _masked(content.secrecy.value)
+            else:
+                infos = [
+                    AttachmentInfo(name=name, sha256=self.db.blobs.put(session, data), size=len(data), media_type=media)
+                    for name, data, media in files
+                ]
             row = doc_store.insert_document(
                 session,
                 DocumentRow(
@@ -566,8 +582,8 @@ class Office:
                     form=content.form.value if content.form else "",
                     origin="drafted",
                     state=INITIAL_STATE["drafted"].value,
-                    subject=content.subject,
-                    fields_json=content.canonical_json(),
+                    subject=subject,
+                    fields_json=fields_json,
                     urgency=content.urgency.value,
                     secrecy=content.secrecy.value,
                     drafter_id=account.id,
@@ -651,7 +667,15 @@ class Office:
         def act(session: Session) -> int:
             actor, account = self._actor(session, as_user)
             require(actor, Act.IMPORT)
-            digest = self.db.blobs.put(session, data)
+            fields_json, stored_subject = "{}", title
+            if self._sealed(secret.value):  # secrecy at rest: the PDF and the subject only sealed
+                readers = self._sealed_readers(session, actor.agency, [actor.username], secret.value)
+                digest = self._seal_content(session, data, readers)
+                about = json.dumps({"subject": title}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+                fields_json = _sealed_stub(self._seal_content(session, about.encode("utf-8"), readers))
+                stored_subject = _masked(secret.value)
+            else:
+                digest = self.db.blobs.put(session, data)
             row = doc_store.insert_document(
                 session,
                 DocumentRow(
@@ -661,8 +685,8 @@ class Office:
                     form="",
                     origin="imported",
                     state=INITIAL_STATE["imported"].value,
-                    subject=title,
-                    fields_json="{}",
+                    subject=stored_subject,
+                    fields_json=fields_json,
                     urgency=level.value,
                     secrecy=secret.value,
                     drafter_id=account.id,
@@ -701,11 +725,20 @@ class Office:
     def show_document(self, doc_id: int, *, as_user: str) -> DocumentView:
         """The document as ``as_user`` may see it (``edoc doc show``); needs :attr:`Act.READ`."""
 
+        openers = self._reader_openers(doc_id, as_user)
+
         def read(session: Session) -> DocumentView:
             actor, _ = self._actor(session, as_user)
             row = self._document_row(session, doc_id)
             require(actor, Act.READ, self._document_facts(session, row))
-            return doc_store.to_view(session, row)
+            view = doc_store.to_view(session, row)
+            if not self._sealed(row.secrecy) or "sealed" not in view.fields:
+                return view
+            from types import MappingProxyType
+
+            fields = self._fields_of(session, row, openers)  # opened with the reader's key
+            subject = str(fields.get("subject") or view.subject)
+            return dataclasses.replace(view, subject=subject, fields=MappingProxyType(fields))
 
         return self._read(read)
 
@@ -723,41 +756,49 @@ class Office:
         the received-stamp zone (see :mod:`edoc.documents.render`)."""
         from edoc.documents.render import render, stored_result
 
+        openers = self._reader_openers(doc_id, as_user)
+
         def read(session: Session) -> RenderInput | bytes:
             actor, _ = self._actor(session, as_user)
             row = self._document_row(session, doc_id)
             require(actor, Act.READ, self._document_facts(session, row))
             if row.origin != "drafted":
-                return self._stored_pdf(session, row)
-            return self._render_input(session, row)
+                return self._stored_pdf(session, row, openers)
+            return self._render_input(session, row, openers=openers)
 
         got = self._read(read)
         if isinstance(got, bytes):
             return stored_result(got)
         return render(got)
 
-    def _render_row(self, session: Session, row: DocumentRow, *, on: date | None = None) -> RenderResult:
+    def _render_row(
+        self, session: Session, row: DocumentRow, *, on: date | None = None, openers: Sequence[tuple[Any, Any]] = ()
+    ) -> RenderResult:
         """Render a drafted document inside the caller's transaction (the first signature uses
-        this to make the final PDF, after the number is issued). ``on`` overrides the date."""
+        this to make the final PDF, after the number is issued). ``on`` overrides the date;
+        ``openers`` open sealed fields and attachments."""
         from edoc.documents.render import render
 
-        return render(self._render_input(session, row, on=on))
+        return render(self._render_input(session, row, on=on, openers=openers))
 
-    def _render_input(self, session: Session, row: DocumentRow, *, on: date | None = None) -> RenderInput:
-        """Everything the renderer needs about ``row``: fields, agency, signer, initials, files."""
+    def _render_input(
+        self, session: Session, row: DocumentRow, *, on: date | None = None, openers: Sequence[tuple[Any, Any]] = ()
+    ) -> RenderInput:
+        """Everything the renderer needs about ``row``: fields, agency, signer, initials, files
+        (sealed ones opened with ``openers``)."""
         from edoc.documents.pdf import Attachment
         from edoc.documents.render import Letterhead, Person, RenderInput
 
         if row.origin != "drafted":
             raise InvalidState(f"document {row.id}", row.origin, "be rendered from fields")
-        content = from_canonical(row.kind, doc_store.fields_of(row))
+        content = from_canonical(row.kind, self._fields_of(session, row, openers))
         agency = doc_store.agency_of(session, row)
         people = doc_store.accounts_by_username(session, [content.signer, *content.initials])
         signer = people[content.signer]
         initials = tuple(Person(people[u].full_name, people[u].position) for u in content.initials if u in people)
         assert row.id is not None
         files = tuple(
-            Attachment(a.name, self.db.blobs.get(session, a.sha256), a.media_type)
+            Attachment(a.name, self._open_content(session, a.sha256, openers, row), a.media_type)
             for a in doc_store.attachments_of(session, row.id)
         )
         return RenderInput(
@@ -778,10 +819,10 @@ class Office:
             attachments=files,
         )
 
-    def _stored_pdf(self, session: Session, row: DocumentRow) -> bytes:
+    def _stored_pdf(self, session: Session, row: DocumentRow, openers: Sequence[tuple[Any, Any]] = ()) -> bytes:
         if row.pdf_sha256 is None:
             raise InvalidState(f"document {row.id}", row.origin, "be rendered without its PDF")
-        return self.db.blobs.get(session, row.pdf_sha256)
+        return self._open_content(session, row.pdf_sha256, openers, row)
 
     def _emblem(self, agency_code: str) -> bytes | None:
         """The agency's emblem image from ``<home>/assets/`` (``emblem-<CODE>.png`` or ``.jpg``,
@@ -840,6 +881,220 @@ class Office:
         session.add(row)
         session.flush()
         return after
+
+    # -- secrecy at rest (issue 8, item 5) --------------------------------------------------------
+    # Confidential, secret and top-secret content (PDFs, attachments, the fields of a draft, the
+    # subject of an import) is stored only as CMS EnvelopedData (edoc.routing.envelope) for the
+    # agency's seal and every person on the document's route; the ``subject`` column holds the
+    # secrecy mark. Rows, registers, evidence and audit events record the plaintext's SHA-256.
+    # Openers are ``(certificate, private key)`` pairs, unlocked before the act's transaction.
+
+    _SEALED_LEVELS = frozenset({"confidential", "secret", "top-secret"})
+
+    @classmethod
+    def _sealed(cls, secrecy: str) -> bool:
+        """Is content of this secrecy stored only encrypted?"""
+        return secrecy in cls._SEALED_LEVELS
+
+    def _sealed_readers(self, session: Session, agency: str, people: Iterable[str], secrecy: str) -> list[Any]:
+        """Current certificates of ``agency``'s seal (required) and of ``people`` who have one."""
+        from cryptography import x509
+
+        from edoc.errors import EncryptionCertificateMissing
+
+        seal = pki_model.agency_owner(agency)
+        agency_id = dir_store.agency_row(session, agency).id
+        accounts = doc_store.accounts_by_username(session, sorted({p for p in people if p}))
+        names = sorted(n for n, a in accounts.items() if a.agency_id == agency_id)  # never another agency's people
+        rows = pki_store.current_rows(session, [seal, *names], self.now())
+        if seal not in rows:
+            raise EncryptionCertificateMissing(seal, secrecy)
+        return [x509.load_der_x509_certificate(rows[n].der) for n in [seal, *names] if n in rows]
+
+    def _row_readers(self, session: Session, row: DocumentRow, extra: Iterable[str] = ()) -> list[Any]:
+        """Who a new version of ``row``'s sealed content is encrypted for: its agency's seal and
+        every person on its route (``_document_facts``' parties), plus ``extra``."""
+        facts = self._document_facts(session, row)
+        return self._sealed_readers(session, facts.agency, [*facts.parties, *extra], row.secrecy)
+
+    def _seal_content(self, session: Session, data: bytes, readers: Sequence[Any]) -> str:
+        """Store ``data`` only as an envelope for ``readers`` (and whoever could already open an
+        earlier envelope of the same bytes); return the plaintext's SHA-256, the name rows use."""
+        from edoc.routing import envelope
+
+        digest = sha256_hex(data)
+        blobs = self.db.blobs
+        existing = blobs.envelope_of(session, digest)
+        certs = list(readers)
+        if existing is None:
+            try:
+                blobs.get(session, digest)
+            except EdocError:
+                pass
+            else:
+                return digest  # the same bytes are already stored in the clear for a normal document
+        else:
+            certs += self._recipient_certificates(session, envelope.recipients(blobs.get(session, existing)))
+        blobs.put_sealed(session, digest, len(data), envelope.seal(data, certs))
+        return digest
+
+    @staticmethod
+    def _recipient_certificates(session: Session, ids: Iterable[tuple[bytes, int]]) -> list[Any]:
+        from cryptography import x509
+
+        out = []
+        for _issuer, serial in ids:
+            try:
+                row = pki_store.row_by_serial(session, pki_model.serial_hex(serial))
+            except EdocError:
+                continue
+            out.append(x509.load_der_x509_certificate(row.der))
+        return out
+
+    def _open_content(
+        self, session: Session, digest: str, openers: Sequence[tuple[Any, Any]], row: DocumentRow
+    ) -> bytes:
+        """The bytes named ``digest``: read, or opened from their envelope with one of
+        ``openers``; :class:`~edoc.errors.ContentSealed` (exit 3) when none of them opens it."""
+        from edoc.errors import ContentSealed
+        from edoc.routing import envelope
+        from edoc.storage.blobs import BlobCorrupted
+
+        blobs = self.db.blobs
+        sealed = blobs.envelope_of(session, digest)
+        if sealed is None:
+            return blobs.get(session, digest)
+        data = blobs.get(session, sealed)
+        for cert, key in openers:
+            if not envelope.is_recipient(data, cert):
+                continue
+            try:
+                plain = envelope.open_sealed(data, cert, key)
+            except envelope.EnvelopeError:
+                continue
+            if sha256_hex(plain) != digest:
+                raise BlobCorrupted(digest)
+            return plain
+        who = ", ".join(sorted({_cert_owner(c) for c, _ in openers})) or "the reader"
+        raise ContentSealed(row.id, row.secrecy, f"no key of {who} opens it")
+
+    def _rewrap(
+        self,
+        session: Session,
+        digest: str,
+        openers: Sequence[tuple[Any, Any]],
+        new: Sequence[Any],
+        row: DocumentRow,
+        fallback: Callable[[], Sequence[tuple[Any, Any]]] | None = None,
+    ) -> None:
+        """Add ``new`` certificates as recipients of ``digest``'s envelope (the content key is
+        re-wrapped with one of ``openers``, else of ``fallback()``; the encrypted content is not
+        touched)."""
+        from edoc.errors import ContentSealed
+        from edoc.routing import envelope
+
+        blobs = self.db.blobs
+        sealed = blobs.envelope_of(session, digest)
+        if sealed is None:
+            return
+        data = blobs.get(session, sealed)
+        missing = [c for c in new if not envelope.is_recipient(data, c)]
+        if not missing:
+            return
+        for cert, key in [*openers, *(fallback() if fallback is not None else ())]:
+            if envelope.is_recipient(data, cert):
+                try:
+                    wrapped = envelope.add_recipients(data, cert, key, missing)
+                except envelope.EnvelopeError:
+                    continue
+                blobs.put_sealed(session, digest, 0, wrapped)
+                return
+        who = ", ".join(sorted({_cert_owner(c) for c, _ in openers})) or "nobody"
+        raise ContentSealed(row.id, row.secrecy, f"no key of {who} opens it to add {len(missing)} reader(s)")
+
+    def _sealed_digests(self, session: Session, row: DocumentRow) -> list[str]:
+        """The sealed content of ``row``: its PDF, its fields and its attachments."""
+        assert row.id is not None
+        out = [row.pdf_sha256] if row.pdf_sha256 else []
+        stub = doc_store.fields_of(row).get("sealed")
+        if isinstance(stub, str):
+            out.append(stub)
+        out += [a.sha256 for a in doc_store.attachments_of(session, row.id)]
+        return out
+
+    def _share_sealed(
+        self,
+        session: Session,
+        row: DocumentRow,
+        openers: Sequence[tuple[Any, Any]],
+        *,
+        people: Iterable[str] = (),
+        agencies: Iterable[str] = (),
+        fallback: Callable[[], Sequence[tuple[Any, Any]]] | None = None,
+    ) -> None:
+        """Let ``people`` (usernames of ``row``'s agency) and ``agencies`` (their seals) open
+        ``row``'s sealed content: its PDF, fields and attachments."""
+        from cryptography import x509
+
+        if not self._sealed(row.secrecy):
+            return
+        agency_id = row.agency_id
+        accounts = doc_store.accounts_by_username(session, sorted({p for p in people if p}))
+        owners = [n for n, a in accounts.items() if a.agency_id == agency_id]
+        owners += [pki_model.agency_owner(a) for a in agencies]
+        rows = pki_store.current_rows(session, sorted(set(owners)), self.now())
+        certs = [x509.load_der_x509_certificate(r.der) for r in rows.values()]
+        if not certs:
+            return
+        for digest in self._sealed_digests(session, row):
+            self._rewrap(session, digest, openers, certs, row, fallback)
+
+    def _seal_openers(self, agency: str) -> list[tuple[Any, Any]]:
+        """The agency seal's unlocked key as an opener (the seal opens every sealed document of
+        its agency: the registry's key for sending, receiving and re-wrapping)."""
+        return self._identity_openers(self.signing_identity(pki_model.agency_owner(agency)))
+
+    def _fields_of(self, session: Session, row: DocumentRow, openers: Sequence[tuple[Any, Any]]) -> dict[str, Any]:
+        """``row``'s fields, opened when they are sealed."""
+        fields = doc_store.fields_of(row)
+        sealed = fields.get("sealed")
+        if not isinstance(sealed, str):
+            return fields
+        value = json.loads(self._open_content(session, sealed, openers, row))
+        assert isinstance(value, dict)
+        return value
+
+    def _key_openers(self, owner: str) -> list[tuple[Any, Any]]:
+        """``owner``'s certificates with a key this office holds, unlocked (newest first). Call
+        it outside a transaction: it may ask for a passphrase."""
+        from cryptography import x509
+
+        rows = self._read(lambda s: pki_store.owner_rows(s, owner, pki_store.END_ENTITY_KINDS))
+        out: list[tuple[Any, Any]] = []
+        for r in rows:
+            data = r.key_data
+            if data is None:
+                continue
+            key = self.keyring.unlock(owner, r.serial, lambda d=data: d)  # type: ignore[misc]
+            out.append((x509.load_der_x509_certificate(r.der), key))
+        return out
+
+    @staticmethod
+    def _identity_openers(identity: pki_model.SigningIdentity) -> list[tuple[Any, Any]]:
+        """The unlocked key of a signing identity as an opener (none for a key on a token)."""
+        return [] if identity.private_key is None else [(identity.certificate, identity.private_key)]
+
+    def _reader_openers(self, doc_id: int, as_user: str) -> list[tuple[Any, Any]]:
+        """For a sealed document ``as_user`` may read, their unlocked keys; [] for others. The
+        policy is asked first, so a refused reader gets exit 3 before any passphrase prompt."""
+
+        def check(session: Session) -> bool:
+            actor, _ = self._actor(session, as_user)
+            row = self._document_row(session, doc_id)
+            require(actor, Act.READ, self._document_facts(session, row))
+            return self._sealed(row.secrecy)
+
+        return self._key_openers(as_user) if self._read(check) else []
 
     # -- pki (issue 4) --------------------------------------------------------------------------
     # The pilot's CA. Public API for other issues (see docs/pki.md):
@@ -1898,7 +2153,9 @@ class Office:
         agency = doc_store.agency_of(session, row)
         raise NotASigner(actor.username, row.id, agency.code)
 
-    def _plan_signature(self, session: Session, doc_id: int, as_user: str, level: Any) -> _SignPlan:
+    def _plan_signature(
+        self, session: Session, doc_id: int, as_user: str, level: Any, openers: Sequence[tuple[Any, Any]] = ()
+    ) -> _SignPlan:
         """Everything a signature needs, checked, in the act's transaction: who signs in which
         field, that the document may be signed now and has not changed, the PDF to sign (the
         first signature issues the number if missing, renders the final PDF and pre-creates its
@@ -1930,12 +2187,12 @@ class Office:
         if row.pdf_sha256 is None:
             if not row.number:
                 number = self._issue_number(session, row, actor).text
-            result = self._render_row(session, row)
+            result = self._render_row(session, row, openers=openers)
             base = prepare_fields(result.pdf, result.signature_boxes)
             base_sha = None
             rendered = True
         else:
-            base = self.db.blobs.get(session, row.pdf_sha256)
+            base = self._open_content(session, row.pdf_sha256, openers, row)  # sealed: the signer's key opens it
             base_sha = row.pdf_sha256
         if rendered:
             infos = inspect_fields(base)
@@ -2015,7 +2272,10 @@ class Office:
             raise DocumentChanged(plan.doc_id, row.pdf_sha256 or "none", plan.base_sha or "none")
         if sha256_hex(row.fields_json.encode()) != plan.fields_sha256:
             raise DocumentChanged(plan.doc_id, "changed text", "the text that was signed")
-        digest = self.db.blobs.put(session, signed.pdf)
+        if self._sealed(row.secrecy):  # re-encrypted for the seal and the route: never stored in the clear
+            digest = self._seal_content(session, signed.pdf, self._row_readers(session, row))
+        else:
+            digest = self.db.blobs.put(session, signed.pdf)
         row.pdf_sha256 = digest
         after = self._change_state(session, row, plan.event)
         self._record(
@@ -2078,8 +2338,10 @@ class Office:
         key, identity = self._signing_key(as_user)
         services = self._signing_services() if wanted.timestamped else None
 
+        openers = self._identity_openers(identity)
+
         def act(session: Session) -> Any:
-            plan = self._plan_signature(session, doc_id, as_user, wanted)
+            plan = self._plan_signature(session, doc_id, as_user, wanted, openers)
             signed = sign_pdf(
                 plan.pdf,
                 key,
@@ -2166,7 +2428,14 @@ class Office:
         report = progress or (lambda item: None)
         for d in ids:
             try:
-                plans[d] = self._run(partial(self._plan_signature, doc_id=d, as_user=as_user, level=wanted))
+                plan = partial(
+                    self._plan_signature,
+                    doc_id=d,
+                    as_user=as_user,
+                    level=wanted,
+                    openers=self._identity_openers(identity),
+                )
+                plans[d] = self._run(plan)
             except EdocError as exc:
                 items[d] = _batch_failure(d, exc)
                 report(items[d])
@@ -2243,7 +2512,9 @@ class Office:
             raise NoSignedPdf(row.id)
         self._check_unchanged(session, row)
         before = row.pdf_sha256
-        pdf = self.db.blobs.get(session, before)
+        pdf = self._open_content(
+            session, before, self._identity_openers(identity), row
+        )  # the seal opens sealed content
         services = self._signing_services() if wanted.timestamped else None
         if appearance is not None:
             if zone is None:
@@ -2260,7 +2531,10 @@ class Office:
         else:
             signed = sign_receipt(pdf, key, level=wanted, services=services, when=self.now())
             act = "doc.receipt"
-        digest = self.db.blobs.put(session, signed.pdf)
+        if self._sealed(row.secrecy):
+            digest = self._seal_content(session, signed.pdf, self._row_readers(session, row))
+        else:
+            digest = self.db.blobs.put(session, signed.pdf)
         row.pdf_sha256 = digest
         row.updated_at = self.now()
         session.add(row)
@@ -2309,6 +2583,7 @@ class Office:
 
         services = self._signing_services()
         now = self.now()
+        openers = self._reader_openers(doc_id, as_user)
 
         def act(session: Session) -> dict[str, Any]:
             actor, account = self._actor(session, as_user)
@@ -2321,8 +2596,11 @@ class Office:
                 raise NoSignedPdf(doc_id)
             self._check_unchanged(session, row)
             before = row.pdf_sha256
-            data = refresh_ltv(self.db.blobs.get(session, before), services)
-            digest = self.db.blobs.put(session, data)
+            data = refresh_ltv(self._open_content(session, before, openers, row), services)
+            if self._sealed(row.secrecy):
+                digest = self._seal_content(session, data, self._row_readers(session, row))
+            else:
+                digest = self.db.blobs.put(session, data)
             row.pdf_sha256 = digest
             row.updated_at = now
             session.add(row)
@@ -2355,6 +2633,8 @@ class Office:
         (:attr:`Act.READ`) and recorded in the audit log (``doc.export`` with its hash)."""
         from edoc.errors import NoSignedPdf
 
+        openers = self._reader_openers(doc_id, as_user)
+
         def act(session: Session) -> bytes:
             actor, _ = self._actor(session, as_user)
             row = self._document_row(session, doc_id)
@@ -2362,7 +2642,7 @@ class Office:
             require(actor, Act.READ, facts)
             if row.pdf_sha256 is None:
                 raise NoSignedPdf(doc_id)
-            data = self.db.blobs.get(session, row.pdf_sha256)
+            data = self._open_content(session, row.pdf_sha256, openers, row)  # sealed: the reader's key
             self._record(
                 session,
                 "doc.export",
@@ -3689,6 +3969,8 @@ class Office:
             assert dispatch.id is not None
             if row.state == DocumentState.SIGNED.value:
                 self._change_state(session, row, DocumentEvent.SEND)
+            if self._sealed(row.secrecy):  # secrecy at rest: each recipient's seal can open the copy
+                self._share_sealed(session, row, self._seal_openers(actor.agency), agencies=plan.new)
             pending: list[tuple[str, str]] = []
             for code in plan.new:
                 consignment = dl.new_consignment_id(actor.agency, now)
@@ -3883,6 +4165,9 @@ class Office:
             ),
         )
         route_store.add_parties(session, row.id, [account.id], now)
+        if self._sealed(row.secrecy):  # the registering clerk joins the route: re-wrapped by the seal
+            code = doc_store.agency_of(session, row).code
+            self._share_sealed(session, row, self._seal_openers(code), people=[actor.username])
 
     def route_document(
         self,
@@ -3950,6 +4235,7 @@ class Office:
 
         seal_agency = self._read(prepare)
         seal = self._seal(seal_agency) if seal_agency else None
+        openers = self._route_openers(doc_id, as_user)
 
         def act(session: Session) -> RouteResult:
             actor, account = self._actor(session, as_user)
@@ -4044,6 +4330,19 @@ class Office:
                 step.signer_serial = identity.serial
             route_store.insert_step(session, step)
             route_store.add_parties(session, row.id, [account.id, to_account.id if to_account else None], now)
+            if self._sealed(row.secrecy):  # whoever the document reaches can open it: re-wrap for them
+                members = (
+                    dir_store.unit_usernames(session, to_unit_row.id)
+                    if to_unit_row is not None and to_unit_row.id is not None
+                    else []
+                )
+                self._share_sealed(
+                    session,
+                    row,
+                    openers,
+                    people=[actor.username, target or "", *members],
+                    fallback=partial(self._seal_openers, actor.agency),
+                )
             if to_unit_row is not None and to_unit_row.id is not None:
                 route_store.add_unit(session, row.id, to_unit_row.id, now)
             if wanted is flow.RouteAction.CLOSE:
@@ -4076,6 +4375,19 @@ class Office:
             return RouteResult(row.id, wanted.value, after.state.value, after.holder, after.unit, after.due, seq)
 
         return self._run(act)
+
+    def _route_openers(self, doc_id: int, as_user: str) -> list[tuple[Any, Any]]:
+        """For a route step on a sealed document the actor may route: their unlocked keys (to
+        re-wrap the content key for whoever the step reaches); [] otherwise, and for refused
+        actors (the act refuses them with exit 3 before anything is asked)."""
+
+        def check(session: Session) -> bool:
+            actor, _ = self._actor(session, as_user)
+            row = self._document_row(session, doc_id)
+            sealed = self._sealed(row.secrecy)
+            return sealed and decide(actor, Act.ROUTE, self._document_facts(session, row)).allowed
+
+        return self._key_openers(as_user) if self._read(check) else []
 
     def _routing_sent_back(
         self, session: Session, row: DocumentRow, actor: Actor, reason: str, seal: Any, now: datetime
@@ -4767,6 +5079,26 @@ def _masked(secrecy: str) -> str:
     """What is shown instead of the subject of a document one may not read."""
     words = {"confidential": "ลับ", "secret": "ลับมาก", "top-secret": "ลับที่สุด"}
     return f"[{words.get(secrecy, secrecy)}: {secrecy}]"
+
+
+def _sealed_stub(digest: str, *, initials: Sequence[str] = ()) -> str:
+    """What ``fields_json`` holds for sealed fields: the plaintext's SHA-256 (its blob is an
+    envelope) and the usernames who initial (route metadata the policy and signing read)."""
+    stub: dict[str, Any] = {"sealed": digest}
+    if initials:
+        stub["initials"] = list(initials)
+    return json.dumps(stub, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _cert_owner(cert: Any) -> str:
+    """A certificate's owner as edoc names it (its common name as a fallback)."""
+    from cryptography.x509.oid import NameOID
+
+    for oid in (NameOID.USER_ID, NameOID.COMMON_NAME):
+        attrs = cert.subject.get_attributes_for_oid(oid)
+        if attrs:
+            return str(attrs[0].value)
+    return cert.subject.rfc4514_string()
 
 
 def _role(role: str | Role) -> Role:

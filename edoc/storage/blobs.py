@@ -6,6 +6,11 @@ and fsyncs the directory, and only then adds the ``blob`` row to the act's trans
 database store puts the bytes in that row, in the same transaction. A crash therefore leaves at
 worst an orphan file (harmless, found by :meth:`BlobStore.check`), never a row without content.
 Reads check the hash, so a corrupted file is reported, not served.
+
+Sealed content (confidential and secret documents, see :mod:`edoc.routing.envelope`): the row
+named by the plaintext's hash keeps no bytes and points (``envelope_sha256``) at the blob of the
+CMS EnvelopedData that encrypts them. :meth:`BlobStore.get` refuses such a row
+(:class:`~edoc.errors.ContentSealed`): only the office, with a reader's key, opens it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from edoc.errors import BlobMissing, EdocError
+from edoc.errors import BlobMissing, ContentSealed, EdocError
 from edoc.storage.tables import BlobRow
 
 
@@ -61,8 +66,8 @@ class BlobStore(ABC):
         data = bytes(data)
         digest = sha256_hex(data)
         row = session.get(BlobRow, digest)
-        if row is not None and row.erased_at is None and self._has(session, row):
-            return digest
+        if row is not None and row.erased_at is None and (row.envelope_sha256 is not None or self._has(session, row)):
+            return digest  # stored already (sealed content stays sealed: never written in the clear)
         self._write(digest, data)  # durable before the row exists
         if row is None:
             # Another process may be storing the same bytes right now (two clerks importing the
@@ -84,11 +89,54 @@ class BlobStore(ABC):
         session.flush()
         return digest
 
+    def put_sealed(self, session: Session, digest: str, size: int, envelope: bytes) -> str:
+        """Store ``envelope`` (a CMS EnvelopedData of content whose SHA-256 is ``digest`` and
+        length ``size``) and make the row ``digest`` point at it; the previous envelope of the
+        same content, if any, is retired (its row marked erased in this transaction; with the
+        directory store its file stays until a clean-up, so a rollback loses nothing). Return
+        the envelope's hash."""
+        sealed = self.put(session, envelope)
+        row = session.get(BlobRow, digest)
+        if row is None:
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            session.execute(
+                insert(BlobRow)
+                .values(sha256=digest, size=size, data=None, created_at=datetime.now(UTC), envelope_sha256=sealed)
+                .on_conflict_do_nothing(index_elements=["sha256"])
+            )
+            row = session.get(BlobRow, digest)
+            assert row is not None
+            if row.envelope_sha256 == sealed:
+                return sealed
+        old = row.envelope_sha256
+        row.envelope_sha256 = sealed
+        row.erased_at = None
+        if row.data is not None:
+            row.data = None
+        session.add(row)
+        session.flush()
+        if old is not None and old != sealed:
+            retired = session.get(BlobRow, old)
+            if retired is not None:
+                retired.erased_at = datetime.now(UTC)
+                retired.data = None
+                session.add(retired)
+                session.flush()
+        return sealed
+
+    def envelope_of(self, session: Session, digest: str) -> str | None:
+        """The hash of the envelope that holds ``digest``'s content, or None when it is not sealed."""
+        row = session.get(BlobRow, digest)
+        return None if row is None else row.envelope_sha256
+
     def get(self, session: Session, digest: str) -> bytes:
-        """The bytes of ``digest``; :class:`BlobMissing` or :class:`BlobCorrupted` otherwise."""
+        """The bytes of ``digest``; :class:`BlobMissing` or :class:`BlobCorrupted` otherwise, and
+        :class:`~edoc.errors.ContentSealed` for sealed content (open it through the office)."""
         row = session.get(BlobRow, digest)
         if row is None or row.erased_at is not None:
             raise BlobMissing(digest)
+        if row.envelope_sha256 is not None:
+            raise ContentSealed(digest, "sealed", "it is stored only encrypted (CMS EnvelopedData)")
         data = self._read(row)
         if data is None:
             raise BlobMissing(digest)
@@ -103,9 +151,12 @@ class BlobStore(ABC):
             raise BlobMissing(digest)
         row.erased_at = datetime.now(UTC)
         row.data = None
+        envelope = row.envelope_sha256
         session.add(row)
         session.flush()
         self._remove(digest)
+        if envelope is not None and envelope != digest:
+            self.erase(session, envelope)
 
     def check(self, session: Session) -> list[BlobProblem]:
         """Every row has its bytes and they hash right; files without rows are orphans."""
@@ -113,8 +164,8 @@ class BlobStore(ABC):
         seen: set[str] = set()
         for row in session.exec(select(BlobRow)):
             seen.add(row.sha256)
-            if row.erased_at is not None:
-                continue
+            if row.erased_at is not None or row.envelope_sha256 is not None:
+                continue  # sealed content: its envelope row is checked
             data = self._read(row)
             if data is None:
                 problems.append(BlobProblem(row.sha256, "missing"))

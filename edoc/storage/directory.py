@@ -125,6 +125,12 @@ def unit_row(session: Session, agency_id: int, agency_code: str, code: str) -> U
     return row
 
 
+def unit_usernames(session: Session, unit_id: int) -> list[str]:
+    """Usernames of the active accounts of a unit."""
+    query = select(AccountRow.username).where(AccountRow.unit_id == unit_id, col(AccountRow.active).is_(True))
+    return sorted(str(u) for u in session.exec(query))
+
+
 def insert_unit(session: Session, unit: Unit) -> UnitRow:
     agency = agency_row(session, unit.agency)
     assert agency.id is not None

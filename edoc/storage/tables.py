@@ -79,7 +79,9 @@ class BlobRow(SQLModel, table=True):
     ``data`` holds the bytes when the blob store lives in the database (PostgreSQL default);
     with a directory store it is NULL and the file ``<dir>/<sha[:2]>/<sha>`` holds them, written
     and fsynced before this row is inserted. ``erased_at`` is set when approved destruction
-    erased the content; the hash stays as evidence.
+    erased the content; the hash stays as evidence. ``envelope_sha256`` is set when the content
+    is sealed (confidential and secret documents): the bytes are never stored under this name,
+    only the CMS EnvelopedData blob it names, which encrypts them for their readers' keys.
     """
 
     __tablename__ = "blob"
@@ -89,6 +91,7 @@ class BlobRow(SQLModel, table=True):
     data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_at: datetime = Field(sa_column=_utc())
     erased_at: datetime | None = Field(default=None, sa_column=_utc_null())
+    envelope_sha256: str | None = Field(default=None, max_length=64)
 
 
 class DocumentRow(SQLModel, table=True):
