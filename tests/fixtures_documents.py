@@ -25,6 +25,24 @@ def pilot(office: Office) -> Office:
     return office
 
 
+def with_keys(office: Office, people: list[str], agency: str = "PAKCHONG") -> Office:
+    """A CA, ``agency``'s seal and certificates for ``people`` in ``office``: what confidential
+    and secret documents need (they are stored only encrypted, for the seal and the route)."""
+    import dataclasses
+
+    from edoc.pki.keys import StaticPassphrases
+    from edoc.pki.model import CertificateRequest, agency_owner
+    from tests.fixtures_pki import PASSPHRASE
+
+    office.settings = dataclasses.replace(
+        office.settings, pki=dataclasses.replace(office.settings.pki, kdf_rounds=10_000)
+    )
+    office.use_passphrases(StaticPassphrases(default=PASSPHRASE))
+    office.pki_init("p384")
+    office.issue_certificates([CertificateRequest(o) for o in [agency_owner(agency), *people]])
+    return office
+
+
 @pytest.fixture
 def pilot_office(office: Office) -> Iterator[Office]:
     """The ``office`` fixture (SQLite and PostgreSQL) with the pilot's directory."""

@@ -12,6 +12,7 @@ import pytest
 from edoc.directory import Act, require
 from edoc.documents import DocumentEvent, DocumentForm, DocumentKind, DocumentState, Secrecy, Urgency
 from edoc.errors import (
+    ContentSealed,
     DocumentNotFound,
     EmptyField,
     InvalidField,
@@ -22,7 +23,7 @@ from edoc.errors import (
     UserNotFound,
 )
 from edoc.office import Office
-from tests.fixtures_documents import MINIMAL, pilot_office, pilot_sqlite, small_pdf
+from tests.fixtures_documents import MINIMAL, pilot_office, pilot_sqlite, small_pdf, with_keys
 
 __all__ = ["pilot_office", "pilot_sqlite"]  # fixtures used by name
 
@@ -55,6 +56,7 @@ def test_new_document_stores_every_field(pilot_office: Office, tmp_path: Path) -
         "attachments": [scan.name],
         "contact": {"unit": "สำนักปลัดเทศบาล", "phone": "0 4431 1234"},
     }
+    with_keys(office, ["pc.officer", "pc.mayor", "pc.head.office"])  # confidential: stored sealed
     before = len(office.audit_events())
     doc_id = office.new_document("external", data, as_user="pc.officer", base_dir=tmp_path)
     view = office.show_document(doc_id, as_user="pc.officer")
@@ -83,7 +85,12 @@ def test_new_document_stores_every_field(pilot_office: Office, tmp_path: Path) -
     content = scan.read_bytes()
     assert (att.name, att.size, att.media_type) == ("แผนที่.pdf", len(content), "application/pdf")
     assert att.sha256 == hashlib.sha256(content).hexdigest()
-    assert office._read(lambda s: office.db.blobs.get(s, att.sha256)) == content
+    # confidential: the attachment is stored only inside an envelope the drafter's key opens
+    openers = office._key_openers("pc.officer")
+    row = lambda s: office._document_row(s, doc_id)  # noqa: E731
+    assert office._read(lambda s: office._open_content(s, att.sha256, openers, row(s))) == content
+    with pytest.raises(ContentSealed):
+        office._read(lambda s: office.db.blobs.get(s, att.sha256))
     events = office.audit_events()[before:]
     assert [e.act for e in events] == ["document.new"]
     assert events[0].document_id == doc_id and events[0].actor == "pc.officer"
@@ -187,6 +194,7 @@ def test_import_needs_a_clerk_and_a_subject(pilot_sqlite: Office) -> None:
 
 def test_reading_is_access_controlled(pilot_office: Office) -> None:
     office = pilot_office
+    with_keys(office, ["pc.engineer", "pc.mayor", "pc.head.eng"])  # the confidential one is stored sealed
     open_id = office.new_document("external", EXT, as_user="pc.engineer")
     secret_id = office.new_document(
         "external", {**EXT, "secrecy": "ลับ", "initials": ["pc.head.eng"]}, as_user="pc.engineer"

@@ -141,6 +141,9 @@ def content_digests(session: Session, row: DocumentRow) -> list[str]:
     found: set[str] = set()
     if row.pdf_sha256:
         found.add(row.pdf_sha256)
+    sealed = _sealed_fields(row.fields_json)
+    if sealed:
+        found.add(sealed)  # a confidential document's fields, stored only sealed
     for (digest,) in session.execute(select(AttachmentRow.sha256).where(AttachmentRow.document_id == row.id)):
         found.add(digest)
     for (payload,) in session.execute(select(AuditEventRow.payload).where(AuditEventRow.document_id == row.id)):
@@ -159,7 +162,8 @@ def content_digests(session: Session, row: DocumentRow) -> list[str]:
 
 
 def unshared(session: Session, digests: Iterable[str]) -> list[str]:
-    """The digests no live (not destroyed) document uses as its PDF or an attachment."""
+    """The digests no live (not destroyed) document uses as its PDF, an attachment or its
+    sealed fields."""
     wanted = sorted(set(digests))
     if not wanted:
         return []
@@ -179,7 +183,27 @@ def unshared(session: Session, digests: Iterable[str]) -> list[str]:
             .where(col(AttachmentRow.sha256).in_(wanted), col(DocumentRow.destroyed_at).is_(None))
         )
     }
-    return [d for d in wanted if d not in live_pdf and d not in live_att]
+    live_fields = {
+        d
+        for d in wanted
+        if session.execute(
+            select(DocumentRow.id)
+            .where(col(DocumentRow.fields_json).contains(f'"sealed":"{d}"'), col(DocumentRow.destroyed_at).is_(None))
+            .limit(1)
+        ).first()
+        is not None
+    }
+    return [d for d in wanted if d not in live_pdf and d not in live_att and d not in live_fields]
+
+
+def _sealed_fields(fields_json: str) -> str | None:
+    """The SHA-256 of sealed fields named by a document's ``fields_json`` stub, if any."""
+    try:
+        value = json.loads(fields_json or "{}")
+    except ValueError:
+        return None
+    sealed = value.get("sealed") if isinstance(value, dict) else None
+    return sealed if isinstance(sealed, str) else None
 
 
 def insert_documents(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
