@@ -905,7 +905,7 @@ class Office:
         seal = pki_model.agency_owner(agency)
         agency_id = dir_store.agency_row(session, agency).id
         accounts = doc_store.accounts_by_username(session, sorted({p for p in people if p}))
-        names = sorted(n for n, a in accounts.items() if a.agency_id == agency_id)  # never another agency's people
+        names = sorted(n for n, a in accounts.items() if a.agency_id == agency_id and a.active)  # own, active people
         rows = pki_store.current_rows(session, [seal, *names], self.now())
         if seal not in rows:
             raise EncryptionCertificateMissing(seal, secrecy)
@@ -1040,7 +1040,7 @@ class Office:
             return
         agency_id = row.agency_id
         accounts = doc_store.accounts_by_username(session, sorted({p for p in people if p}))
-        owners = [n for n, a in accounts.items() if a.agency_id == agency_id]
+        owners = [n for n, a in accounts.items() if a.agency_id == agency_id and a.active]
         owners += [pki_model.agency_owner(a) for a in agencies]
         rows = pki_store.current_rows(session, sorted(set(owners)), self.now())
         certs = [x509.load_der_x509_certificate(r.der) for r in rows.values()]
@@ -1095,6 +1095,68 @@ class Office:
             return self._sealed(row.secrecy)
 
         return self._key_openers(as_user) if self._read(check) else []
+
+    def reseal_document(self, doc_id: int, *, as_user: str) -> dict[str, Any]:
+        """Encrypt a confidential or secret document's stored content again, each piece with a
+        fresh content key, for exactly who may open it now (``edoc doc reseal``): the seals and
+        the active people with current certificates on the route of every document sharing it
+        (a sent letter's copies share its PDF and fields). Run it when someone leaves the route
+        (account disabled, certificate revoked): the old envelopes, which still wrap the key for
+        them, are retired. The registry does it (:attr:`Act.MANAGE_RECORDS`) with the agency's
+        seal, which opens every sealed document of the agency; the ``doc.reseal`` event lists
+        the readers by certificate serial."""
+        from edoc.routing import envelope
+
+        def agency_of(session: Session) -> str:
+            actor, _ = self._actor(session, as_user)
+            row = self._document_row(session, doc_id)
+            require(actor, Act.MANAGE_RECORDS, self._document_facts(session, row).agency)
+            if not self._sealed(row.secrecy):
+                raise InvalidState(f"document {doc_id}", row.secrecy, "be resealed (only restricted content is)")
+            return actor.agency
+
+        openers = self._seal_openers(self._read(agency_of))
+
+        def act(session: Session) -> dict[str, Any]:
+            actor, _ = self._actor(session, as_user)
+            row = self._document_row(session, doc_id, for_update=True)
+            require(actor, Act.MANAGE_RECORDS, self._document_facts(session, row).agency)
+            resealed: dict[str, list[str]] = {}
+            for digest in self._sealed_digests(session, row):
+                if self.db.blobs.envelope_of(session, digest) is None:
+                    continue
+                data = self._open_content(session, digest, openers, row)
+                readers: list[Any] = []
+                for other in doc_store.documents_using(session, digest):
+                    if self._sealed(other.secrecy):
+                        readers += self._row_readers(session, other)
+                        if other.parent_id is None and other.id is not None:  # a sender: its recipients' seals
+                            readers += self._recipient_seals(session, other)
+                self.db.blobs.put_sealed(session, digest, len(data), envelope.seal(data, readers))
+                resealed[digest] = sorted({pki_model.serial_hex(c.serial_number) for c in readers})
+            self._record(
+                session,
+                "doc.reseal",
+                actor=actor.username,
+                agency=actor.agency,
+                document_id=doc_id,
+                payload={"content": [{"sha256": d, "readers": r} for d, r in sorted(resealed.items())]},
+            )
+            return {"id": doc_id, "content": [{"sha256": d, "readers": r} for d, r in sorted(resealed.items())]}
+
+        return self._run(act)
+
+    def _recipient_seals(self, session: Session, row: DocumentRow) -> list[Any]:
+        """Current seal certificates of the agencies ``row`` was sent to."""
+        from cryptography import x509
+
+        from edoc.storage import routing as route_store
+
+        assert row.id is not None
+        deliveries = route_store.deliveries_of(session, row.id)
+        codes = [route_store.agency_row_by_id(session, d.recipient_id).code for d in deliveries]
+        rows = pki_store.current_rows(session, [pki_model.agency_owner(c) for c in codes], self.now())
+        return [x509.load_der_x509_certificate(r.der) for r in rows.values()]
 
     # -- pki (issue 4) --------------------------------------------------------------------------
     # The pilot's CA. Public API for other issues (see docs/pki.md):

@@ -181,6 +181,35 @@ def test_a_route_step_rewraps_for_the_new_holder_and_a_stranger_cannot_open(rout
     assert office.show_document(copy, as_user="d.chief").subject == LETTER["subject"]
 
 
+def test_reseal_after_someone_leaves_the_route(route_office: Office) -> None:
+    office = route_office
+    doc = office.new_document("external", {**LETTER, "secrecy": "secret"}, as_user="pc.clerk")
+    office.sign_document(doc, as_user="pc.mayor", level="B-B")
+    copy = office.send_document(doc, as_user="pc.clerk", to=DIST).recipients[0].copy_id
+    assert copy is not None
+    receive(office, copy, "d.clerk")
+    office.route_document(copy, "propose", as_user="d.clerk", to="d.chief")
+    office.route_document(copy, "assign", as_user="d.chief", to="d.officer", note="ดำเนินการ")
+    chief = _serial(office, "d.chief")
+    _digest, before = _sealed_pdf(office, copy)
+    assert chief in {s for _i, s in envelope.recipients(before)}
+    office.revoke("d.chief", reason="keyCompromise")
+    # only the registry reseals, and only restricted content
+    with pytest.raises(PermissionDenied):
+        office.reseal_document(copy, as_user="d.officer")
+    result = office.reseal_document(copy, as_user="d.clerk")
+    assert len(result["content"]) == 2  # the stamped PDF and the fields it shares with the sender
+    _digest, after = _sealed_pdf(office, copy)
+    assert chief not in {s for _i, s in envelope.recipients(after)}
+    assert _content(after) != _content(before)  # a fresh content key, not a re-wrap
+    # the others still read it, on both sides (the fields are shared with the sender's letter)
+    assert office.show_document(copy, as_user="d.officer").subject == LETTER["subject"]
+    assert office.show_document(doc, as_user="pc.mayor").subject == LETTER["subject"]
+    assert office.export_document(copy, as_user="d.clerk").startswith(b"%PDF-")
+    assert "doc.reseal" in [e.act for e in office.audit_events()[-3:]]
+    assert office.verify_audit_log().ok
+
+
 def _content(data: bytes) -> bytes:
     from asn1crypto import cms
 

@@ -1,4 +1,4 @@
-"""``edoc doc send|status|route|evidence``, ``edoc inbox``, ``edoc evidence verify`` and
+"""``edoc doc send|status|route|evidence|reseal``, ``edoc inbox``, ``edoc evidence verify`` and
 ``edoc agency group``: routing between and inside agencies (registered in ``cli/app.py``)."""
 
 from __future__ import annotations
@@ -199,6 +199,26 @@ def evidence(
     n = sum(len(c["files"]) for c in manifest["consignments"])
     message = _tr(st.lang, f"{n} evidence records written to {out}", f"บันทึกหลักฐาน {n} รายการไว้ที่ {out}")
     emit(st, {"out": str(out), **manifest}, lambda c: c.print(message))
+
+
+def reseal(
+    ctx: typer.Context,
+    id_: Annotated[str, typer.Argument(metavar="ID", help="A confidential or secret document's id.")],
+    as_user: Annotated[str | None, typer.Option("--as", help=AS_HELP)] = None,
+) -> None:
+    """Encrypt a confidential or secret document again, with fresh keys, for who may open it now."""
+    st = state(ctx)
+    user = acting_user(as_user)
+    doc_id = document_id(id_)
+    with st.office() as office:
+        result = office.reseal_document(doc_id, as_user=user)
+    n = len(result["content"])
+    message = _tr(
+        st.lang,
+        f"{n} sealed item(s) of document {doc_id} re-encrypted",
+        f"เข้ารหัสเนื้อหาของหนังสือรหัส {doc_id} ใหม่ {n} รายการ",
+    )
+    emit(st, result, lambda c: c.print(message))
 
 
 evidence_app = typer.Typer(help="Delivery evidence: check an exported folder offline.", no_args_is_help=True)

@@ -166,3 +166,16 @@ def agency_of(session: Session, row: DocumentRow) -> AgencyRow:
     agency = session.get(AgencyRow, row.agency_id)
     assert agency is not None, "document.agency_id is a foreign key"
     return agency
+
+
+def documents_using(session: Session, digest: str) -> list[DocumentRow]:
+    """Live (not destroyed) documents whose PDF, an attachment or sealed fields is ``digest``
+    (a circular's copies share the sender's PDF and fields)."""
+    by_att = select(AttachmentRow.document_id).where(AttachmentRow.sha256 == digest)
+    query = select(DocumentRow).where(
+        col(DocumentRow.destroyed_at).is_(None),
+        (col(DocumentRow.pdf_sha256) == digest)
+        | col(DocumentRow.fields_json).contains(f'"sealed":"{digest}"')
+        | col(DocumentRow.id).in_(by_att),
+    )
+    return list(session.exec(query.order_by(col(DocumentRow.id))))
