@@ -565,7 +565,7 @@ class Office:
                     )
                     for name, data, media in files
                 ]
-                sealed_fields = self._seal_content(session, fields_json.encode("utf-8"), readers)
+                sealed_fields = self._seal_content(session, _salted(content.canonical_json()), readers)
                 fields_json = _sealed_stub(sealed_fields, initials=content.initials)
                 subject = _masked(content.secrecy.value)
             else:
@@ -672,7 +672,7 @@ class Office:
                 readers = self._sealed_readers(session, actor.agency, [actor.username], secret.value)
                 digest = self._seal_content(session, data, readers)
                 about = json.dumps({"subject": title}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-                fields_json = _sealed_stub(self._seal_content(session, about.encode("utf-8"), readers))
+                fields_json = _sealed_stub(self._seal_content(session, _salted(about), readers))
                 stored_subject = _masked(secret.value)
             else:
                 digest = self.db.blobs.put(session, data)
@@ -1062,6 +1062,7 @@ class Office:
             return fields
         value = json.loads(self._open_content(session, sealed, openers, row))
         assert isinstance(value, dict)
+        value.pop("_salt", None)
         return value
 
     def _key_openers(self, owner: str) -> list[tuple[Any, Any]]:
@@ -5141,6 +5142,14 @@ def _masked(secrecy: str) -> str:
     """What is shown instead of the subject of a document one may not read."""
     words = {"confidential": "ลับ", "secret": "ลับมาก", "top-secret": "ลับที่สุด"}
     return f"[{words.get(secrecy, secrecy)}: {secrecy}]"
+
+
+def _salted(fields_json: str) -> bytes:
+    """Canonical fields with a random ``_salt`` added before sealing: the stored hash of sealed
+    fields must not let anyone confirm a guessed subject (an import's fields are its subject)."""
+    value = json.loads(fields_json)
+    value["_salt"] = os.urandom(16).hex()
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def _sealed_stub(digest: str, *, initials: Sequence[str] = ()) -> str:
