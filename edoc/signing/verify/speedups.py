@@ -128,6 +128,34 @@ def install() -> None:
     ades._dss_to_local_knowledge = _dss_knowledge
 
 
+@contextlib.contextmanager
+def removed() -> Iterator[None]:
+    """pyHanko exactly as installed inside this block (for benchmarks that measure it bare)."""
+    saved = _installed()
+    generic.read_hex_string_from_stream = _original
+    ades._build_prima_facie_poe_index_from_pdf_timestamps = _original_index
+    ades._validate_prima_facie_poe = _original_validate_poe
+    ades._dss_to_local_knowledge = _original_dss_knowledge
+    try:
+        yield
+    finally:
+        (
+            generic.read_hex_string_from_stream,
+            ades._build_prima_facie_poe_index_from_pdf_timestamps,
+            ades._validate_prima_facie_poe,
+            ades._dss_to_local_knowledge,
+        ) = saved
+
+
+def _installed() -> tuple[Any, Any, Any, Any]:
+    return (
+        generic.read_hex_string_from_stream,
+        ades._build_prima_facie_poe_index_from_pdf_timestamps,
+        ades._validate_prima_facie_poe,
+        ades._dss_to_local_knowledge,
+    )
+
+
 def original() -> Any:
     """pyHanko's own reader (for tests and benchmarks)."""
     return _original
