@@ -372,24 +372,31 @@ class Comparer:
                 outcome.error = f"the signed version cannot be rendered ({_short(exc)})"
                 docs.append(None)
         for page_no in range(1, n_final + 1):
+            final_page = None
             try:
-                after = self._render(final, page_no - 1)
+                final_page = final[page_no - 1]
+                after = self._render_page(final_page)
             except Exception as exc:
+                if final_page is not None:
+                    final_page.close()
                 for o in outcomes:
                     o.error = o.error or f"page {page_no} cannot be rendered ({_short(exc)})"
                 continue
-            for job, outcome, doc in zip(jobs, outcomes, docs, strict=True):
-                if doc is None or outcome.error:
-                    continue
-                if page_no > outcome.pages_before:
-                    outcome.changes.append(PageChange(page_no, ChangeKind.PAGES, after_png=self._png(after)))
-                    continue
-                try:
-                    before = self._render(doc, page_no - 1)
-                except Exception as exc:
-                    outcome.error = f"page {page_no} of the signed version cannot be rendered ({_short(exc)})"
-                    continue
-                self._compare_page(page_no, before, after, final[page_no - 1], job, outcome)
+            try:
+                for job, outcome, doc in zip(jobs, outcomes, docs, strict=True):
+                    if doc is None or outcome.error:
+                        continue
+                    if page_no > outcome.pages_before:
+                        outcome.changes.append(PageChange(page_no, ChangeKind.PAGES, after_png=self._png(after)))
+                        continue
+                    try:
+                        before = self._render(doc, page_no - 1)
+                    except Exception as exc:
+                        outcome.error = f"page {page_no} of the signed version cannot be rendered ({_short(exc)})"
+                        continue
+                    self._compare_page(page_no, before, after, final_page, job, outcome)
+            finally:
+                final_page.close()
         for outcome in outcomes:
             for page_no in range(n_final + 1, outcome.pages_before + 1):
                 outcome.changes.append(PageChange(page_no, ChangeKind.PAGES))
@@ -398,13 +405,17 @@ class Comparer:
     def _render(self, doc: Any, index: int) -> Any:
         page = doc[index]
         try:
-            w, h = page.get_size()
-            if w * h * SCALE * SCALE > MAX_PIXELS or w <= 0 or h <= 0:
-                raise ValueError(f"page size {w:.0f}x{h:.0f} is out of bounds")
-            bitmap = page.render(scale=SCALE, draw_annots=True, may_draw_forms=True)
-            return bitmap.to_pil().convert("RGB")
+            return self._render_page(page)
         finally:
             page.close()
+
+    def _render_page(self, page: Any) -> Any:
+        w, h = page.get_size()
+        if w * h * SCALE * SCALE > MAX_PIXELS or w <= 0 or h <= 0:
+            raise ValueError(f"page size {w:.0f}x{h:.0f} is out of bounds")
+        bitmap = page.render(scale=SCALE, draw_annots=True, may_draw_forms=True)
+        image = bitmap.to_pil()  # a copy when RGB: the bitmap's buffer may go
+        return image if image.mode == "RGB" else image.convert("RGB")
 
     def _compare_page(self, page_no: int, before: Any, after: Any, final_page: Any, job: Job, outcome: Outcome) -> None:
         from PIL import ImageChops
@@ -412,19 +423,20 @@ class Comparer:
         if before.size != after.size:
             outcome.changes.append(PageChange(page_no, ChangeKind.PAGES, None, self._png(before), self._png(after)))
             return
-        box = ImageChops.difference(before, after).getbbox()
+        difference = ImageChops.difference(before, after)
+        box = difference.getbbox()
         if box is None:
             return
         allowed = [self._to_pixels(final_page, r, after.size) for r in job.allowed.get(page_no, [])]
         declared = [self._to_pixels(final_page, r, after.size) for r in job.declared.get(page_no, [])]
         if allowed:
-            box = _diff_box(before, after, allowed)
+            box = _diff_box(difference, allowed)
             if box is None:
                 outcome.masked_pages.add(page_no)
                 return
         kind = ChangeKind.UNEXPLAINED
         if declared:
-            rest = _diff_box(before, after, allowed + declared)
+            rest = _diff_box(difference, allowed + declared)
             if rest is None:
                 kind = ChangeKind.DECLARED
             else:
@@ -478,16 +490,16 @@ class Comparer:
         return buf.getvalue()
 
 
-def _diff_box(before: Any, after: Any, masks: Sequence[tuple[int, int, int, int]]) -> tuple[int, int, int, int] | None:
-    """Bounding box of the pixels that differ outside ``masks``."""
-    from PIL import ImageChops, ImageDraw
+def _diff_box(difference: Any, masks: Sequence[tuple[int, int, int, int]]) -> tuple[int, int, int, int] | None:
+    """Bounding box of the pixels that differ outside ``masks``, given the difference image of
+    the two renderings: the same as painting the masks over both and comparing again. The
+    masks are painted black on ``difference`` itself (callers only ever add masks)."""
+    from PIL import ImageDraw
 
-    a, b = before.copy(), after.copy()
-    for img in (a, b):
-        draw = ImageDraw.Draw(img)
-        for box in masks:
-            draw.rectangle(box, fill=(255, 0, 255))
-    return ImageChops.difference(a, b).getbbox()
+    draw = ImageDraw.Draw(difference)
+    for box in masks:
+        draw.rectangle(box, fill=(0, 0, 0))
+    return difference.getbbox()
 
 
 def _short(exc: BaseException) -> str:
