@@ -290,6 +290,8 @@ class _Entry:
     widget_revision: int | None = None
     chain_problem: str | None = None
     """What the certificate validator said when the chain did not validate (for the reasons)."""
+    path: Any = None
+    """The certification path to an anchor the AdES validation built, when it built one."""
 
 
 class _Analysis:
@@ -301,6 +303,7 @@ class _Analysis:
         self.checked_at = checked_at
         self.file_reasons: list[Reason] = []
         self.anchors = [x509.Certificate.load(der) for der in options.trust]
+        self._dss_cert_list: list[x509.Certificate] | None = None
         self.anchor_names = tuple(c.subject.human_friendly for c in self.anchors)
 
     def _failure(self, indication: Indication, reason: Reason) -> VerificationReport:
@@ -593,6 +596,7 @@ class _Analysis:
         status = result.api_status
         indic: AdESSubIndic = result.ades_subindic
         if status is not None:
+            entry.path = status.validation_path
             entry.intact = bool(status.intact and status.valid)
             entry.hash_ok = bool(status.intact)
             entry.crypto_valid = bool(status.valid)
@@ -841,14 +845,16 @@ class _Analysis:
         sig = entry.sig
         if sig is None or not self.anchors:
             return
-        try:
-            cert = sig.signer_cert
-            extra = list(sig.other_embedded_certs) + list(_dss_certs(self.reader))
-            registry = CertificateRegistry.build(certs=extra)
-            builder = PathBuilder(SimpleTrustManager.build(trust_roots=list(self.anchors)), registry)
-            paths = await builder.async_build_paths(cert)
-        except Exception:
-            return
+        paths = [entry.path] if entry.path is not None else []
+        if not paths:  # the validation stopped before it had a path: look for one
+            try:
+                cert = sig.signer_cert
+                extra = list(sig.other_embedded_certs) + self._dss_certs()
+                registry = CertificateRegistry.build(certs=extra)
+                builder = PathBuilder(SimpleTrustManager.build(trust_roots=list(self.anchors)), registry)
+                paths = await builder.async_build_paths(cert)
+            except Exception:
+                return
         if paths:
             path = paths[0]
             entry.trusted = True
@@ -860,6 +866,11 @@ class _Analysis:
             anchor = path.trust_anchor.authority.name.human_friendly
             if not any(r.code == "trusted_chain" for r in entry.reasons):
                 entry.reasons.insert(0, Reason.of("trusted_chain", anchor=anchor))
+
+    def _dss_certs(self) -> list[x509.Certificate]:
+        if self._dss_cert_list is None:
+            self._dss_cert_list = _dss_certs(self.reader)
+        return self._dss_cert_list
 
     # -- 4. changes after the signature ------------------------------------------------------------
 

@@ -16,6 +16,15 @@
    :func:`shared_work` block these three pure functions are memoised per file; outside such a
    block they behave exactly as before. The cached proof-of-existence manager is copied on
    every use, as pyHanko mutates the one it gets.
+
+3. Comparing certificate names. Path building and revocation checks compare names (issuer
+   with subject) thousands of times per file, and asn1crypto prepares both sides for every
+   comparison (RFC 4518 string preparation: Unicode normalisation, character checks), which
+   is slow on Thai names and repeated for every new parse of the same certificate. The types
+   and the prepared values of a relative distinguished name are a pure function of its DER
+   encoding, so :func:`_rdn_types` and :func:`_rdn_values` remember them by that encoding
+   (a bounded table; an exception is remembered and raised again, as a recomputation would).
+   The comparisons themselves are asn1crypto's, unchanged.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from collections.abc import Iterator
 from copy import copy
 from typing import Any
 
+from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
 from pyhanko.sign.validation import ades
 
@@ -110,6 +120,42 @@ def _dss_knowledge(reader: Any) -> Any:
     return memo[key]
 
 
+_original_rdn_types = asn1_x509.RelativeDistinguishedName._get_types
+_original_rdn_values = asn1_x509.RelativeDistinguishedName._get_values
+NAME_MEMO_SIZE = 4096
+"""Relative distinguished names remembered (a file names a few dozen; a hostile one cannot
+make the table grow past this: it is emptied when full)."""
+_rdn_memo: dict[tuple[str, bytes], tuple[Any, BaseException | None]] = {}
+
+
+def _rdn_memoised(kind: str, original: Any, self: Any, rdn: Any) -> Any:
+    try:
+        key = (kind, rdn.dump())
+    except Exception:
+        return original(self, rdn)
+    hit = _rdn_memo.get(key)
+    if hit is None:
+        try:
+            hit = (original(self, rdn), None)
+        except Exception as exc:
+            hit = (None, exc)
+        if len(_rdn_memo) >= NAME_MEMO_SIZE:
+            _rdn_memo.clear()
+        _rdn_memo[key] = hit
+    value, error = hit
+    if error is not None:
+        raise error
+    return copy(value)
+
+
+def _rdn_types(self: Any, rdn: Any) -> Any:
+    return _rdn_memoised("types", _original_rdn_types, self, rdn)
+
+
+def _rdn_values(self: Any, rdn: Any) -> Any:
+    return _rdn_memoised("values", _original_rdn_values, self, rdn)
+
+
 @contextlib.contextmanager
 def shared_work() -> Iterator[None]:
     """Share pyHanko's per-file work between the signatures verified inside this block."""
@@ -121,11 +167,13 @@ def shared_work() -> Iterator[None]:
 
 
 def install() -> None:
-    """Install both speed-ups (idempotent)."""
+    """Install the speed-ups (idempotent)."""
     generic.read_hex_string_from_stream = read_hex_string
     ades._build_prima_facie_poe_index_from_pdf_timestamps = _index
     ades._validate_prima_facie_poe = _validate_poe
     ades._dss_to_local_knowledge = _dss_knowledge
+    asn1_x509.RelativeDistinguishedName._get_types = _rdn_types
+    asn1_x509.RelativeDistinguishedName._get_values = _rdn_values
 
 
 @contextlib.contextmanager
@@ -136,6 +184,8 @@ def removed() -> Iterator[None]:
     ades._build_prima_facie_poe_index_from_pdf_timestamps = _original_index
     ades._validate_prima_facie_poe = _original_validate_poe
     ades._dss_to_local_knowledge = _original_dss_knowledge
+    asn1_x509.RelativeDistinguishedName._get_types = _original_rdn_types
+    asn1_x509.RelativeDistinguishedName._get_values = _original_rdn_values
     try:
         yield
     finally:
@@ -144,15 +194,19 @@ def removed() -> Iterator[None]:
             ades._build_prima_facie_poe_index_from_pdf_timestamps,
             ades._validate_prima_facie_poe,
             ades._dss_to_local_knowledge,
+            asn1_x509.RelativeDistinguishedName._get_types,
+            asn1_x509.RelativeDistinguishedName._get_values,
         ) = saved
 
 
-def _installed() -> tuple[Any, Any, Any, Any]:
+def _installed() -> tuple[Any, ...]:
     return (
         generic.read_hex_string_from_stream,
         ades._build_prima_facie_poe_index_from_pdf_timestamps,
         ades._validate_prima_facie_poe,
         ades._dss_to_local_knowledge,
+        asn1_x509.RelativeDistinguishedName._get_types,
+        asn1_x509.RelativeDistinguishedName._get_values,
     )
 
 
