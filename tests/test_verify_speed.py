@@ -99,7 +99,7 @@ def test_the_name_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(50):
         name = _name([("common_name", f"ผู้ลงนาม {i}")])
         assert name == x509.Name.load(name.dump())
-        assert len(speedups._rdn_memo) <= 8
+        assert len(speedups._rdn_memo) <= 8 and len(speedups._names_memo) <= 8
 
 
 def test_removed_gives_pyhanko_as_installed_and_puts_the_speedups_back() -> None:
@@ -113,6 +113,8 @@ def test_removed_gives_pyhanko_as_installed_and_puts_the_speedups_back() -> None
         assert generic.read_hex_string_from_stream is speedups.original()
         assert ades._dss_to_local_knowledge is speedups._original_dss_knowledge
         assert x509.RelativeDistinguishedName._get_types is speedups._original_rdn_types
+        assert x509.RDNSequence.__eq__ is speedups._original_names_equal
+    assert x509.RDNSequence.__eq__ is speedups._names_equal
     assert generic.read_hex_string_from_stream is speedups.read_hex_string
     assert ades._dss_to_local_knowledge is speedups._dss_knowledge
     assert x509.RelativeDistinguishedName._get_types is speedups._rdn_types

@@ -20,11 +20,12 @@
 3. Comparing certificate names. Path building and revocation checks compare names (issuer
    with subject) thousands of times per file, and asn1crypto prepares both sides for every
    comparison (RFC 4518 string preparation: Unicode normalisation, character checks), which
-   is slow on Thai names and repeated for every new parse of the same certificate. The types
-   and the prepared values of a relative distinguished name are a pure function of its DER
-   encoding, so :func:`_rdn_types` and :func:`_rdn_values` remember them by that encoding
-   (a bounded table; an exception is remembered and raised again, as a recomputation would).
-   The comparisons themselves are asn1crypto's, unchanged.
+   is slow on Thai names and repeated for every new parse of the same certificate. Whether
+   two names are equal, and a relative distinguished name's types and prepared values, are
+   pure functions of the DER encodings, so :func:`_names_equal`, :func:`_rdn_types` and
+   :func:`_rdn_values` remember them by those encodings (bounded tables; an exception is
+   remembered and raised again, as a recomputation would). The comparisons themselves are
+   asn1crypto's, unchanged; the remembered sets and tables are read-only.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import contextvars
 import re
 from collections.abc import Iterator
 from copy import copy
+from types import MappingProxyType
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
@@ -128,32 +130,50 @@ make the table grow past this: it is emptied when full)."""
 _rdn_memo: dict[tuple[str, bytes], tuple[Any, BaseException | None]] = {}
 
 
-def _rdn_memoised(kind: str, original: Any, self: Any, rdn: Any) -> Any:
-    try:
-        key = (kind, rdn.dump())
-    except Exception:
-        return original(self, rdn)
-    hit = _rdn_memo.get(key)
+_original_names_equal = asn1_x509.RDNSequence.__eq__
+_names_memo: dict[tuple[bytes, bytes], tuple[Any, BaseException | None]] = {}
+
+
+def _remembered(memo: dict[Any, Any], key: Any, compute: Any) -> Any:
+    hit = memo.get(key)
     if hit is None:
         try:
-            hit = (original(self, rdn), None)
+            hit = (compute(), None)
         except Exception as exc:
             hit = (None, exc)
-        if len(_rdn_memo) >= NAME_MEMO_SIZE:
-            _rdn_memo.clear()
-        _rdn_memo[key] = hit
+        if len(memo) >= NAME_MEMO_SIZE:
+            memo.clear()
+        memo[key] = hit
     value, error = hit
     if error is not None:
         raise error
-    return copy(value)
+    return value
 
 
 def _rdn_types(self: Any, rdn: Any) -> Any:
-    return _rdn_memoised("types", _original_rdn_types, self, rdn)
+    try:
+        key = ("types", rdn.dump())
+    except Exception:
+        return _original_rdn_types(self, rdn)
+    return _remembered(_rdn_memo, key, lambda: frozenset(_original_rdn_types(self, rdn)))
 
 
 def _rdn_values(self: Any, rdn: Any) -> Any:
-    return _rdn_memoised("values", _original_rdn_values, self, rdn)
+    try:
+        key = ("values", rdn.dump())
+    except Exception:
+        return _original_rdn_values(self, rdn)
+    return _remembered(_rdn_memo, key, lambda: MappingProxyType(_original_rdn_values(self, rdn)))
+
+
+def _names_equal(self: Any, other: Any) -> Any:
+    if not isinstance(other, asn1_x509.RDNSequence):
+        return _original_names_equal(self, other)
+    try:
+        key = (self.dump(), other.dump())
+    except Exception:
+        return _original_names_equal(self, other)
+    return _remembered(_names_memo, key, lambda: _original_names_equal(self, other))
 
 
 @contextlib.contextmanager
@@ -174,6 +194,7 @@ def install() -> None:
     ades._dss_to_local_knowledge = _dss_knowledge
     asn1_x509.RelativeDistinguishedName._get_types = _rdn_types
     asn1_x509.RelativeDistinguishedName._get_values = _rdn_values
+    asn1_x509.RDNSequence.__eq__ = _names_equal
 
 
 @contextlib.contextmanager
@@ -186,6 +207,7 @@ def removed() -> Iterator[None]:
     ades._dss_to_local_knowledge = _original_dss_knowledge
     asn1_x509.RelativeDistinguishedName._get_types = _original_rdn_types
     asn1_x509.RelativeDistinguishedName._get_values = _original_rdn_values
+    asn1_x509.RDNSequence.__eq__ = _original_names_equal
     try:
         yield
     finally:
@@ -196,6 +218,7 @@ def removed() -> Iterator[None]:
             ades._dss_to_local_knowledge,
             asn1_x509.RelativeDistinguishedName._get_types,
             asn1_x509.RelativeDistinguishedName._get_values,
+            asn1_x509.RDNSequence.__eq__,
         ) = saved
 
 
@@ -207,6 +230,7 @@ def _installed() -> tuple[Any, ...]:
         ades._dss_to_local_knowledge,
         asn1_x509.RelativeDistinguishedName._get_types,
         asn1_x509.RelativeDistinguishedName._get_values,
+        asn1_x509.RDNSequence.__eq__,
     )
 
 
