@@ -41,14 +41,26 @@ def harness(home: Path, db_url: str | None, *args: str) -> dict[str, object]:
 
 
 def test_kills_lose_and_double_nothing(tmp_path: Path, db_url: str | None) -> None:
+    from tests.crash import RECIPIENTS, SAMPLE
+
     home = tmp_path / "home"
     report = harness(home, db_url, "--kills", str(KILLS), "--lanes", "2", "--seed", "7")
     assert report["ok"] and report["_rc"] == 0, (report["problems"], report["_stderr"])
     assert report["kills"] == KILLS
     assert report["kills_in_act"] >= KILLS * 0.8  # kills land in acts, not in start-up
     acts = report["acts"]
-    assert isinstance(acts, dict) and all(acts.get(k, 0) > 0 for k in ("draft", "number", "signed", "import", "user"))
-    assert report["blobs_read_back"] == acts["signed"] + acts["import"] + acts["draft"]  # PDFs and attachments
+    kinds = ("draft", "number", "signed", "import", "user", "letter", "sign", "send", "receive")
+    assert isinstance(acts, dict) and all(acts.get(k, 0) > 0 for k in kinds)
+    killed = report["kills_by_act"]
+    assert isinstance(killed, dict) and all(killed.get(k, 0) > 0 for k in ("sign", "send", "receive")), killed
+    # attachments of drafts, outside PDFs, signed letters, received copies (stamped): each its blob
+    assert report["blobs_read_back"] == acts["draft"] + acts["signed"] + acts["import"] + acts["sign"] + acts["receive"]
+    assert report["deliveries"] == len(RECIPIENTS) * acts["send"] and report["received"] == acts["receive"]
+    # submission-accepted and delivered per consignment, registered once received
+    assert report["evidence_records_checked"] == 2 * report["deliveries"] + acts["receive"]
+    # every PDF a row points at is the one its last audit event names: imports, letters, copies
+    assert report["pdfs_matching_log"] == acts["signed"] + acts["import"] + acts["sign"] + report["deliveries"]
+    assert report["pdfs_validated"] == min(SAMPLE, acts["sign"]) + min(SAMPLE, acts["receive"])
     # an independent process verifies the audit log the killed processes left
     r = run_cli("audit", "verify", "--json", *(["--db", db_url] if db_url else []), home=home)
     assert r.returncode == 0, r.stdout + r.stderr
