@@ -1,6 +1,6 @@
 """Crash harness: run edoc acts in child processes, SIGKILL them at random points, restart, check.
 
-    python -m tests.crash --home DIR [--db URL] [--kills 110] [--lanes 2] [--seed 1] [--json]
+    python -m tests.crash --home DIR [--db URL] [--kills 110] [--lanes 2] [--seed 1] [--max-delay 1.2]
 
 The harness process imports edoc once and forks its children (a fork costs milliseconds, an
 interpreter start about a second; the children are still separate processes with their own
@@ -13,24 +13,38 @@ it forks. Each *lane* is a child working through its own endless, deterministic 
   ``import_document`` (a PDF blob whose hash is in the row);
 - ``import``: an outside PDF through ``import_document``;
 - ``user``: ``add_user`` (a directory act: its audit append);
-- ``sign``, ``send``, ``receive``: through the office, when those acts exist (see ``ACTS``).
+- ``letter``: ``new_document`` of a letter without a number, then ``sign``: ``sign_document``
+  by the mayor through the office (the first signature issues the number, renders the final
+  PDF and signs it, in one transaction), ``send``: ``send_document`` to the two other agencies of
+  :data:`RECIPIENTS` (one transaction accepting both consignments, sealed evidence, then one per
+  delivery), and ``receive``: ``receive_document`` by each recipient's clerk (receive number,
+  the received stamp signed by the agency's seal, the consignment's ``registered`` evidence).
 
 Every act appends its audit event in its transaction, and the office makes signed audit
 checkpoints every few events, so kills also land in checkpoints. The child reports on a pipe
 when it starts and finishes each act; the harness kills it after a random delay (often in the
 middle of an act, sometimes between acts, sometimes in its commit), then starts a new child for
 the lane at the interrupted act, which looks in the database whether that act took effect and
-re-runs it if not (that is what a clerk does after a crash). When enough kills are done, each
+re-runs it if not (that is what a clerk does after a crash; a send interrupted between its
+transactions is completed by running the same send again). When enough kills are done, each
 lane is run to the end of the last act started, without kills. Then the checks, on what is in
 the database and the blob store:
 
 - every act of the plan took effect exactly once (one document per draft, import, signed
-  letter; one number per numbered draft; one user per ``user`` act);
-- no number duplicated or skipped: each series' sequence is exactly 1..n and each number's
-  row agrees with its document;
+  letter, letter; one number per numbered draft and signed letter; one user per ``user`` act);
+- no number duplicated or skipped: each series' sequence is exactly 1..n (outgoing numbers and
+  each recipient's receive numbers) and each number's row agrees with its document;
+- no delivery lost or doubled: one dispatch per send, one consignment per recipient per sent
+  letter, delivered (or registered, once its receive act ran) with its copy there, its evidence
+  records in order; the evidence exported and checked offline against the office's root
+  (:func:`edoc.routing.evidence.check_folder`: seals, chain, order);
+- every received copy has exactly one receive number, the one its consignment records;
 - every stored PDF and attachment reads back with its hash (rows point to no missing file),
   and the blob store's own check finds nothing missing or corrupted (orphan files, left when a
   kill came after a file was written but before its row committed, are allowed and counted);
+  each document's PDF is the one the last audit event that made or brought it names;
+- pyHanko validates a sample of the signed letters and of the received copies (every signature
+  intact, valid and trusted up to the office's root, revocation checked against its CRLs);
 - the audit log verifies (sequence, hashes, tree, checkpoints), with exactly one event per act.
 
 The report is one JSON object; ``tests/test_crash.py`` runs this on SQLite and PostgreSQL and

@@ -68,7 +68,8 @@ def test_kills_lose_and_double_nothing(tmp_path: Path, db_url: str | None) -> No
 
 
 def test_the_checks_see_what_a_bad_crash_would_leave(tmp_path: Path) -> None:
-    """Lose a file, change a file, issue a number twice: each is reported."""
+    """Lose a file, change a file, issue a number twice, lose a consignment, receive a document
+    twice, leave a row pointing at the PDF before its stamp: each is reported."""
     import sqlite3
 
     home = tmp_path / "home"
@@ -90,6 +91,33 @@ def test_the_checks_see_what_a_bad_crash_would_leave(tmp_path: Path) -> None:
             " document_number, document_date, from_name, to_name, subject, action, remark, cancelled"
             " FROM register_entry WHERE book = 'sent' ORDER BY seq DESC LIMIT 1"
         )
+        (letter,) = conn.execute(
+            "SELECT id FROM document WHERE origin = 'drafted' AND subject = ?", (crash.subject("letter", "L0-4"),)
+        ).fetchone()
+        by_code = dict(conn.execute("SELECT code, id FROM agency").fetchall())
+        lost, _ = conn.execute(
+            "SELECT id, copy_id FROM delivery WHERE document_id = ? AND recipient_id = ?", (letter, by_code["SIKHIU"])
+        ).fetchone()
+        conn.execute("DELETE FROM delivery_evidence WHERE delivery_id = ?", (lost,))
+        conn.execute("DELETE FROM delivery WHERE id = ?", (lost,))
+        (copy,) = conn.execute(
+            "SELECT copy_id FROM delivery WHERE document_id = ? AND recipient_id = ?",
+            (letter, by_code["PAKCHONG-DIST"]),
+        ).fetchone()
+        conn.execute(
+            "UPDATE document SET pdf_sha256 = (SELECT pdf_sha256 FROM document WHERE id = ?) WHERE id = ?",
+            (letter, copy),
+        )
+        conn.execute(
+            "INSERT INTO register_entry (agency_id, book, series, year, seq, number, document_id, registered_at,"
+            " document_number, document_date, from_name, to_name, subject, action, remark, cancelled)"
+            " SELECT agency_id, book, series, year,"
+            " (SELECT max(seq) + 1 FROM register_entry r WHERE r.agency_id = e.agency_id AND r.book = e.book),"
+            " number || '-dup', document_id, registered_at,"
+            " document_number, document_date, from_name, to_name, subject, action, remark, cancelled"
+            " FROM register_entry e WHERE book = 'received' AND document_id = ?",
+            (copy,),
+        )
     conn.close()
     damaged = crash.check(home, None, acts)
     problems = "\n".join(damaged["problems"])  # type: ignore[arg-type]
@@ -97,3 +125,6 @@ def test_the_checks_see_what_a_bad_crash_would_leave(tmp_path: Path) -> None:
     assert "BlobMissing" in problems and "BlobCorrupted" in problems  # the lost file, the changed file
     assert "skipped [" in problems and "more than one outgoing number" in problems  # the number issued twice
     assert "blob store:" in problems  # the store's own check agrees
+    assert "delivered to ['PAKCHONG-DIST']" in problems  # the consignment lost
+    assert f"received twice: documents [{copy}]" in problems  # a second receive number
+    assert f"document {copy}: stored PDF" in problems  # the row points at the PDF before the stamp
