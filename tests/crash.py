@@ -65,6 +65,7 @@ import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -381,12 +382,47 @@ def warm_up(signer: Any) -> None:
     signer("warm-up", stamp=ReceivedStamp("อำเภอปากช่อง", "1", now))
 
 
+SEND_POINTS = ("send:accepted", "send:in-delivery", "send:delivered:1")
+"""The send's fault points (``Office._fault``): after the transaction accepting every
+consignment, inside the first delivery's transaction, between the two deliveries."""
+AIMED_SHARE = 0.3
+"""The share of children told to kill themselves at one of :data:`SEND_POINTS` in their next
+send (a random kill seldom lands in the moments between a send's transactions)."""
+
+
+def aim_at(point: str, out: Any) -> None:
+    """Make the office's fault point ``point`` SIGKILL this process (once armed)."""
+    from edoc.office import Office
+
+    def fault(at: str) -> None:
+        if at == point and AIMED[0]:
+            out.write(f"X aimed {point}\n")
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    setattr(Office, "_fault", staticmethod(fault))  # noqa: B010 (a test patches the fault point)
+
+
+AIMED = [False]
+"""Whether the aimed kill is armed (in a child: during a send that is not a retry)."""
+
+
 def child(
-    home: Path, db_url: str | None, lane: int, start: int, stop: int | None, work: Path, signer: Any, fd: int
+    home: Path,
+    db_url: str | None,
+    lane: int,
+    start: int,
+    stop: int | None,
+    work: Path,
+    signer: Any,
+    fd: int,
+    aim: str | None = None,
 ) -> None:
-    """Do the lane's acts from ``start`` (checking first whether it took effect) to ``stop``."""
+    """Do the lane's acts from ``start`` (checking first whether it took effect) to ``stop``;
+    with ``aim``, die by SIGKILL at that fault point of the first send after ``start``."""
     out = os.fdopen(fd, "w", buffering=1)
     worker = Lane(home, db_url, lane, work, signer, out)
+    if aim is not None:
+        aim_at(aim, out)
     i = start
     if stop is not None and i >= stop:
         pass
@@ -397,6 +433,7 @@ def child(
     while stop is None or i < stop:
         kind, key = op_of(lane, i)
         out.write(f"S {i}\n")
+        AIMED[0] = aim is not None and kind == "send" and i != start
         worker.do(kind, key)
         out.write(f"D {i}\n")
         i += 1
@@ -410,6 +447,8 @@ ACT_TIMES: list[float] = []
 """Seconds each completed act took (seen from the harness), to time the kills."""
 ACT_TIMES_BY_KIND: dict[str, list[float]] = {}
 """The same by kind of act (for the report)."""
+START_TIMES: list[float] = []
+"""Seconds from fork to ready (open the office, check the interrupted act)."""
 
 
 class Child:
@@ -422,6 +461,7 @@ class Child:
         self.done: int | None = None
         self.started_at: float | None = None
         self.notes: Counter[str] = Counter()
+        self.born = time.monotonic()
 
     def pump(self) -> None:
         try:
@@ -437,6 +477,7 @@ class Child:
             tag, _, arg = line.decode().partition(" ")
             if tag == "R":
                 self.ready = True
+                START_TIMES.append(time.monotonic() - self.born)
             elif tag == "S":
                 self.started = int(arg)
                 self.started_at = time.monotonic()
@@ -450,14 +491,23 @@ class Child:
                 self.notes[arg] += 1
 
 
-def spawn(home: Path, db_url: str | None, lane: int, start: int, stop: int | None, work: Path, signer: Any) -> Child:
+def spawn(
+    home: Path,
+    db_url: str | None,
+    lane: int,
+    start: int,
+    stop: int | None,
+    work: Path,
+    signer: Any,
+    aim: str | None = None,
+) -> Child:
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never return into the harness
         code = 0
         try:
             os.close(r)
-            child(home, db_url, lane, start, stop, work, signer, w)
+            child(home, db_url, lane, start, stop, work, signer, w, aim)
         except BaseException:
             import traceback
 
@@ -532,7 +582,8 @@ def run(home: Path, db_url: str | None, kills: int, lanes: int, seed: int, max_d
     while done_kills < kills or running:
         for lane in range(lanes):
             if lane not in running and done_kills + len(running) < kills:
-                c = spawn(home, db_url, lane, next_op[lane], None, work, signer)
+                aim = rng.choice(SEND_POINTS) if rng.random() < AIMED_SHARE else None
+                c = spawn(home, db_url, lane, next_op[lane], None, work, signer, aim)
                 spawned += 1
                 running[lane] = (c, -1.0)
         fds = [c.fd for c, _ in running.values()]
@@ -589,8 +640,10 @@ def run(home: Path, db_url: str | None, kills: int, lanes: int, seed: int, max_d
         kills=done_kills,
         kills_in_act=in_act,
         kills_by_act=dict(kills_by_act),
+        kills_aimed={k.partition(" ")[2]: n for k, n in sorted(notes.items()) if k.startswith("aimed ")},
         sends_resumed=notes["send-resumed"],
         median_act_seconds={k: round(sorted(v)[len(v) // 2], 3) for k, v in sorted(ACT_TIMES_BY_KIND.items())},
+        median_restart_seconds=round(sorted(START_TIMES)[len(START_TIMES) // 2], 3) if START_TIMES else None,
         setup_seconds=round(setup_seconds, 1),
         check_seconds=round(time.monotonic() - checked_from, 1),
         children=spawned + finished_clean,
@@ -774,7 +827,7 @@ def check(home: Path, db_url: str | None, acts: dict[int, int], *, seed: int = 1
         pdfs: dict[str, bytes] = {}
         for digest in referenced:
             try:
-                data = office._read(lambda s, digest=digest: office.db.blobs.get(s, digest))
+                data = office._read(partial(office.db.blobs.get, digest=digest))
             except EdocError as exc:  # BlobMissing, BlobCorrupted
                 problems.append(f"blob {digest[:12]}: {type(exc).__name__}")
                 continue
