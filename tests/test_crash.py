@@ -1,11 +1,14 @@
 """Crash tests: SIGKILL edoc processes at random points, restart, re-run, check nothing is lost.
 
-The harness is :mod:`tests.crash` (its docstring says what it kills and what it checks). Here it
-runs with 110 kills on SQLite and 110 on PostgreSQL (220 in all), then ``edoc audit verify``
-(a separate process) must pass on what is left. A second test damages a finished home in the
-ways a crash could (a file gone, a file changed, a number twice) and shows the checks see each.
+The harness is :mod:`tests.crash` (its docstring says what it kills and what it checks: numbering,
+imports, user adds, letters signed, sent to two agencies and received there through the office,
+audit appends). Here it runs with 110 kills on SQLite and 110 on PostgreSQL (220 in all), then
+``edoc audit verify`` (a separate process) must pass on what is left. A second test damages a
+finished home in the ways a crash could (a file gone, a file changed, a number twice, a
+consignment lost, a document received twice, a row pointing at the PDF before its stamp) and
+shows the checks see each.
 
-Marked ``slow`` (``-m "not slow"`` skips them); CI runs them: a few minutes on 2 cores.
+Marked ``slow`` (``-m "not slow"`` skips them); CI runs them: a few minutes per database on 2 cores.
 """
 
 from __future__ import annotations
