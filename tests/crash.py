@@ -57,6 +57,7 @@ import argparse
 import hashlib
 import io
 import json
+import math
 import os
 import random
 import select
@@ -94,7 +95,7 @@ PLAN: tuple[tuple[str, int], ...] = (
 rounds repeat with new keys. A ``letter`` is drafted without a number; ``sign`` signs it
 through the office (the first signature numbers and renders it), ``send`` sends it to the
 :data:`RECIPIENTS`, and the two ``receive`` acts register it there, one per recipient."""
-KINDS = tuple(dict.fromkeys(kind for kind, _ in PLAN))
+SEND_AT = [kind for kind, _ in PLAN].index("send")
 
 
 # -- the plan ----------------------------------------------------------------------------------
@@ -385,9 +386,9 @@ def warm_up(signer: Any) -> None:
 SEND_POINTS = ("send:accepted", "send:in-delivery", "send:delivered:1")
 """The send's fault points (``Office._fault``): after the transaction accepting every
 consignment, inside the first delivery's transaction, between the two deliveries."""
-AIMED_SHARE = 0.3
-"""The share of children told to kill themselves at one of :data:`SEND_POINTS` in their next
-send (a random kill seldom lands in the moments between a send's transactions)."""
+AIM_EVERY = 2
+"""Every this many rounds of a lane, its send is killed at one of :data:`SEND_POINTS` (in turn)
+rather than at a random time: a random kill seldom lands between a send's transactions."""
 
 
 def aim_at(point: str, out: Any) -> None:
@@ -403,7 +404,7 @@ def aim_at(point: str, out: Any) -> None:
 
 
 AIMED = [False]
-"""Whether the aimed kill is armed (in a child: during a send that is not a retry)."""
+"""Whether the aimed kill is armed (in a child: during its send)."""
 
 
 def child(
@@ -418,7 +419,8 @@ def child(
     aim: str | None = None,
 ) -> None:
     """Do the lane's acts from ``start`` (checking first whether it took effect) to ``stop``;
-    with ``aim``, die by SIGKILL at that fault point of the first send after ``start``."""
+    with ``aim``, die by SIGKILL at that fault point of the next send (never a retried one: the
+    harness aims only at a send that has not started)."""
     out = os.fdopen(fd, "w", buffering=1)
     worker = Lane(home, db_url, lane, work, signer, out)
     if aim is not None:
@@ -433,8 +435,10 @@ def child(
     while stop is None or i < stop:
         kind, key = op_of(lane, i)
         out.write(f"S {i}\n")
-        AIMED[0] = aim is not None and kind == "send" and i != start
+        AIMED[0] = aim is not None and kind == "send"
         worker.do(kind, key)
+        if AIMED[0]:
+            raise RuntimeError(f"the send {key} never reached the fault point {aim}")
         out.write(f"D {i}\n")
         i += 1
     worker.office.close()
@@ -571,6 +575,8 @@ def run(home: Path, db_url: str | None, kills: int, lanes: int, seed: int, max_d
     next_op = dict.fromkeys(range(lanes), 0)
     highest_started = dict.fromkeys(range(lanes), -1)
     stalled = dict.fromkeys(range(lanes), 0)
+    aimed: dict[int, set[int]] = {lane: set() for lane in range(lanes)}
+    fresh = dict.fromkeys(range(lanes), True)  # the lane's next act has not started yet
     done_kills = 0
     in_act = 0
     kills_by_act: Counter[str] = Counter()
@@ -582,10 +588,17 @@ def run(home: Path, db_url: str | None, kills: int, lanes: int, seed: int, max_d
     while done_kills < kills or running:
         for lane in range(lanes):
             if lane not in running and done_kills + len(running) < kills:
-                aim = rng.choice(SEND_POINTS) if rng.random() < AIMED_SHARE else None
+                # every AIM_EVERY rounds, the round's send dies at a fault point, in turn (the
+                # child runs there without a random kill); never a retried send
+                rnd, pos = divmod(next_op[lane], len(PLAN))
+                aim = None
+                unstarted = pos < SEND_AT or (pos == SEND_AT and fresh[lane])
+                if rnd % AIM_EVERY == 0 and rnd not in aimed[lane] and unstarted:
+                    aim = SEND_POINTS[(rnd // AIM_EVERY + lane) % len(SEND_POINTS)]
+                    aimed[lane].add(rnd)
                 c = spawn(home, db_url, lane, next_op[lane], None, work, signer, aim)
                 spawned += 1
-                running[lane] = (c, -1.0)
+                running[lane] = (c, math.inf if aim else -1.0)
         fds = [c.fd for c, _ in running.values()]
         select.select(fds, [], [], 0.01)
         now = time.monotonic()
@@ -618,6 +631,8 @@ def run(home: Path, db_url: str | None, kills: int, lanes: int, seed: int, max_d
                 notes.update(c.notes)
                 if c.started is not None:
                     highest_started[lane] = max(highest_started[lane], c.started)
+                if c.started is not None:
+                    fresh[lane] = c.started == c.done
                 if c.done is not None and c.done + 1 > next_op[lane]:
                     next_op[lane] = c.done + 1
                     stalled[lane] = 0

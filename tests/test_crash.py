@@ -44,7 +44,7 @@ def harness(home: Path, db_url: str | None, *args: str) -> dict[str, object]:
 
 
 def test_kills_lose_and_double_nothing(tmp_path: Path, db_url: str | None) -> None:
-    from tests.crash import RECIPIENTS, SAMPLE
+    from tests.crash import RECIPIENTS, SAMPLE, SEND_POINTS
 
     home = tmp_path / "home"
     report = harness(home, db_url, "--kills", str(KILLS), "--lanes", "2", "--seed", "7")
@@ -56,6 +56,11 @@ def test_kills_lose_and_double_nothing(tmp_path: Path, db_url: str | None) -> No
     assert isinstance(acts, dict) and all(acts.get(k, 0) > 0 for k in kinds)
     killed = report["kills_by_act"]
     assert isinstance(killed, dict) and all(killed.get(k, 0) > 0 for k in ("sign", "send", "receive")), killed
+    # some sends die between (or in) their transactions, at each fault point; each is completed
+    # by running the same send again
+    aimed = report["kills_aimed"]
+    assert isinstance(aimed, dict) and set(aimed) == set(SEND_POINTS), aimed
+    assert report["sends_resumed"] >= sum(aimed.values())
     # attachments of drafts, outside PDFs, signed letters, received copies (stamped): each its blob
     assert report["blobs_read_back"] == acts["draft"] + acts["signed"] + acts["import"] + acts["sign"] + acts["receive"]
     assert report["deliveries"] == len(RECIPIENTS) * acts["send"] and report["received"] == acts["receive"]
