@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,14 +31,14 @@ KILLS = int(os.environ.get("EDOC_CRASH_KILLS", "110"))
 pytestmark = pytest.mark.slow
 
 
-def harness(home: Path, db_url: str | None, *args: str) -> dict[str, object]:
+def harness(home: Path, db_url: str | None, *args: str) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     argv = [sys.executable, "-m", "tests.crash", "--home", str(home), *args]
     if db_url:
         argv += ["--db", db_url]
     r = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1200)
     assert r.stdout, r.stderr[:6000]
-    report: dict[str, object] = json.loads(r.stdout)
+    report: dict[str, Any] = json.loads(r.stdout)
     report["_rc"] = r.returncode
     report["_stderr"] = r.stderr[:6000]
     return report
@@ -85,7 +86,7 @@ def test_the_checks_see_what_a_bad_crash_would_leave(tmp_path: Path) -> None:
     assert report["ok"], report["problems"]
     from tests import crash
 
-    acts = {0: sum(v for v in report["acts"].values())}  # type: ignore[union-attr]
+    acts = {0: sum(v for v in report["acts"].values())}
     blobs = sorted(p for p in (home / "blobs").rglob("*") if p.is_file())
     assert len(blobs) >= 3
     blobs[0].unlink()
@@ -128,7 +129,7 @@ def test_the_checks_see_what_a_bad_crash_would_leave(tmp_path: Path) -> None:
         )
     conn.close()
     damaged = crash.check(home, None, acts)
-    problems = "\n".join(damaged["problems"])  # type: ignore[arg-type]
+    problems = "\n".join(damaged["problems"])
     assert not damaged["ok"]
     assert "BlobMissing" in problems and "BlobCorrupted" in problems  # the lost file, the changed file
     assert "skipped [" in problems and "more than one outgoing number" in problems  # the number issued twice
