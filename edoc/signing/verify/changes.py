@@ -77,6 +77,8 @@ class RevisionChanges:
     """Actions or scripts that were added."""
     hidden: list[str] = field(default_factory=list)
     """Annotations that show content only when printed or pointed at."""
+    too_complex: bool = False
+    """The revision's object graph was too large to compare."""
 
     def bump(self, kind: Kind, detail: str | None = None) -> None:
         if kind > self.kind:
@@ -95,6 +97,8 @@ class ChangeSummary:
     """Fields that existed when the signature was made and changed afterwards."""
     scripts: tuple[str, ...]
     hidden: tuple[str, ...]
+    too_complex: bool = False
+    """A revision was too large to compare (then ``kind`` is ``OTHER`` by default)."""
 
 
 # --- roles: how an object is reached, and what a change to it means ----------------------------
@@ -234,6 +238,9 @@ _FIELD_KEYS_FORM = frozenset(
     }
 )
 _ANNOT_IGNORED = frozenset({"/P", "/Parent"})
+_SIGNED_WIDGET_KEYS = frozenset({"/V", "/AP", "/AS", "/Rect", "/MK", "/F", "/BS", "/Border", "/DA", "/Q"})
+"""Keys of a signed signature field (or its widget) that change what the signature shows or
+whether it is shown: changing them after signing alters a signed appearance."""
 _ACTION_TYPES_SUSPECT = frozenset(
     {
         "/JavaScript",
@@ -299,6 +306,8 @@ class _Graph:
         self.roles: dict[_Key, list[_Node]] = {}
         self.fields: dict[str, _Key | None] = {}
         """Fully qualified names of the fields in this revision."""
+        self.signed: set[str] = set()
+        """Fully qualified names of the signature fields that hold a value (are signed)."""
         self._seen: set[tuple[_Key, str, int, str | None]] = set()
         self._visited = 0
         root = _raw(res.trailer_view, "/Root")
@@ -366,7 +375,7 @@ class _Graph:
                     is_tree = isinstance(kid, generic.DictionaryObject) and kid.get("/Type") == "/Pages"
                     yield item, _Node("pages" if is_tree else "page", Kind.OTHER)
                 elif role == "generic":
-                    yield item, node if node.via else _Node("generic", node.kind)
+                    yield item, node if node.via else _Node("generic", node.kind, node.name, node.sig_field)
                 else:
                     yield item, _Node("generic", node.kind)
             return
@@ -381,8 +390,12 @@ class _Graph:
             if role == "generic" and node.kind is not Kind.OTHER and key in ("/Parent", "/P"):
                 continue
             if role == "generic":
-                # below a plain object everything keeps its kind; one shared node per kind
-                yield child, _generic_node(node.kind, key)
+                # below a plain object everything keeps its kind (and, below a signature
+                # field, the field it draws for: its appearance)
+                if node.sig_field:
+                    yield child, _Node("generic", node.kind, node.name, True, via=key)
+                else:
+                    yield child, _generic_node(node.kind, key)
                 continue
             mapped = self._map_key(obj, role, node, key)
             if mapped is _SKIP or mapped is None:
@@ -445,6 +458,8 @@ class _Graph:
         annot = _resolve(item)
         if isinstance(annot, generic.DictionaryObject) and annot.get("/Subtype") == "/Widget":
             name, is_sig = _field_identity(annot)
+            if is_sig and name is not None and _signed(annot):
+                self.signed.add(name)
             return _Node("widget", _sig_kind(annot, self.doc_ts) if is_sig else Kind.FORM, name, is_sig)
         return _Node("annot", Kind.ANNOT)
 
@@ -453,6 +468,8 @@ class _Graph:
         name, is_sig = _field_identity(fld) if isinstance(fld, generic.DictionaryObject) else (None, False)
         if name is not None and name not in self.fields:
             self.fields[name] = (item.idnum, item.generation) if isinstance(item, generic.IndirectObject) else None
+        if is_sig and name is not None and isinstance(fld, generic.DictionaryObject) and _signed(fld):
+            self.signed.add(name)
         role = "widget" if isinstance(fld, generic.DictionaryObject) and fld.get("/Subtype") == "/Widget" else "field"
         return _Node(role, _sig_kind(fld, self.doc_ts) if is_sig else Kind.FORM, name, is_sig)
 
@@ -593,12 +610,14 @@ class Classifier:
             total.changed_fields |= changes.changed_fields
             total.scripts.extend(s for s in changes.scripts if s not in total.scripts)
             total.hidden.extend(h for h in changes.hidden if h not in total.hidden)
+            total.too_complex = total.too_complex or changes.too_complex
         return ChangeSummary(
             kind=total.kind,
             details=tuple(total.details),
             changed_fields=frozenset(total.changed_fields & fields_at_signing),
             scripts=tuple(total.scripts),
             hidden=tuple(total.hidden),
+            too_complex=total.too_complex,
         )
 
     # -- one revision --------------------------------------------------------------------------
@@ -612,6 +631,7 @@ class Classifier:
             new_graph = self.graph(revision)
         except TooComplex as exc:
             out.bump(Kind.OTHER, f"the document is too complex to compare ({exc})")
+            out.too_complex = True
             return out
 
         # the trailer is not an object: compare its keys
@@ -654,10 +674,19 @@ class Classifier:
                 continue
             self._scan_new_object(new_obj, old_obj, nodes, out)
             for node in nodes:
-                self._classify_node(node, old_obj if existed else None, new_obj, existed, out)
+                self._classify_node(node, old_obj if existed else None, new_obj, existed, out, revision)
         return out
 
-    def _classify_node(self, node: _Node, old: Any, new: Any, existed: bool, out: RevisionChanges) -> None:
+    def _signed_before(self, revision: int) -> set[str]:
+        """Signature fields already signed in the revision before ``revision``."""
+        try:
+            return self.graph(revision - 1).signed
+        except TooComplex:
+            return set()
+
+    def _classify_node(
+        self, node: _Node, old: Any, new: Any, existed: bool, out: RevisionChanges, revision: int
+    ) -> None:
         label = node.name or (f"{node.via} ({node.role})" if node.via else node.role)
         if not existed:
             # a new object: what it is for decides
@@ -674,6 +703,9 @@ class Classifier:
             return
         if isinstance(new, generic.NullObject) or new is None:
             out.bump(node.kind if node.kind < Kind.OTHER else Kind.OTHER, f"an object of {label} was deleted")
+            return
+        if node.role == "generic" and node.sig_field and node.name and node.name in self._signed_before(revision):
+            out.bump(Kind.OTHER, f"the appearance of the signed field '{node.name}' was redefined")
             return
         if node.role in (
             "catalog",
@@ -772,7 +804,7 @@ class Classifier:
             out.bump(Kind.OTHER, f"field '{name}' {key}")
             return
         if is_sig:
-            if signed_before and key in ("/V", "/AP", "/AS", "/Rect", "/MK"):
+            if signed_before and key in _SIGNED_WIDGET_KEYS:
                 out.bump(Kind.OTHER, f"the signed field '{name}' was changed ({key})")
             elif key == "/V" and _is_doc_ts(_resolve(new_v)):
                 out.bump(Kind.LTA)
@@ -811,6 +843,13 @@ class Classifier:
                 out.bump(Kind.OTHER, "a form field or signature appearance was removed from a page")
             else:
                 out.bump(Kind.ANNOT)
+        # the order of /Annots is the order annotations are drawn in (the last on top): the
+        # annotations kept must keep their order, and none may be listed twice
+        old_keys = [k for k in (_key_of(i) for i in _items(old)) if k is not None]
+        new_keys = [k for k in (_key_of(i) for i in _items(new)) if k is not None]
+        kept = [k for k in new_keys if k in old_refs]
+        if len(new_keys) != len(set(new_keys)) or kept != [k for k in old_keys if k in new_refs]:
+            out.bump(Kind.OTHER, "the page's annotations were reordered or listed twice (what is drawn on top changed)")
 
     def _compare_field_arrays(self, old: Any, new: Any, out: RevisionChanges, node: _Node | None) -> None:
         old_refs = _refs(old)
@@ -905,6 +944,18 @@ def _sig_kind(fld: Any, cache: dict[_Key, bool] | None = None) -> Kind:
             return Kind.LTA if _is_doc_ts(_resolve(value)) else Kind.SIGN
         node = _resolve(_raw(node, "/Parent"))
     return Kind.SIGN
+
+
+def _signed(fld: generic.DictionaryObject) -> bool:
+    """True if the field (or the parent that holds its value) has a value."""
+    node: Any = fld
+    for _ in range(32):
+        if not isinstance(node, generic.DictionaryObject):
+            return False
+        if "/V" in node:
+            return _has_value(node)
+        node = _resolve(_raw(node, "/Parent"))
+    return False
 
 
 def _has_value(fld: generic.DictionaryObject) -> bool:

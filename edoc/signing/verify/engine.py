@@ -292,6 +292,8 @@ class _Entry:
     """What the certificate validator said when the chain did not validate (for the reasons)."""
     path: Any = None
     """The certification path to an anchor the AdES validation built, when it built one."""
+    unsigned_tail: int = 0
+    """Bytes (not only whitespace) after the end of the file's last revision: signed by nobody."""
 
 
 class _Analysis:
@@ -302,6 +304,7 @@ class _Analysis:
         self.options = options
         self.checked_at = checked_at
         self.file_reasons: list[Reason] = []
+        self.trailing = 0
         self.anchors = [x509.Certificate.load(der) for der in options.trust]
         self._dss_cert_list: list[x509.Certificate] | None = None
         self.anchor_names = tuple(c.subject.human_friendly for c in self.anchors)
@@ -348,7 +351,7 @@ class _Analysis:
             self.file_reasons.append(Reason.of("hybrid_xref"))
         self.revision_ends = self._revision_ends()
         last_end = self.revision_ends.get(reader.xrefs.total_revisions - 1)
-        trailing = rawbytes.trailing_bytes(data, last_end)
+        trailing = self.trailing = rawbytes.trailing_bytes(data, last_end)
         if trailing:
             self.file_reasons.append(Reason.of("trailing_bytes", count=trailing))
         if not fields:
@@ -493,10 +496,12 @@ class _Analysis:
         entry.range_end = check.covered_end
         for code, params in check.problems:
             entry.fatal.append(Reason.of(code, **params))
+        entry.unsigned_tail = self.trailing
         if check.sound:
             last = self.revision_ends.get(self.reader.xrefs.total_revisions - 1)
             if (
-                last is not None
+                not self.trailing
+                and last is not None
                 and check.covered_end in (last.eof_end, last.eol_end)
                 and (check.revision == self.reader.xrefs.total_revisions - 1)
             ):
@@ -890,17 +895,24 @@ class _Analysis:
             docmdp = sig.docmdp_level
         if isinstance(diff, DiffResult):
             kind = _from_pyhanko(diff, sig, self.reader)
-            fields = sorted(diff.changed_form_fields)
-            self._describe_changes(entry, kind, fields, (), ())
-            return
-        # pyHanko could not justify every change: edoc's own comparison decides
-        try:
-            summary = self.classifier.after(revision)
-        except Exception as exc:
-            entry.modifications = Modifications.OTHER
-            entry.other_changes = True
-            entry.reasons.append(Reason.of("later_other_unknown", detail=_short(exc)))
-            return
+            # pyHanko's rules accept a few changes a reader would not (a signed widget hidden or
+            # its appearance redefined, the page's annotations reordered): edoc's own comparison
+            # must agree, else it decides
+            summary = None
+            with contextlib.suppress(Exception):
+                summary = self.classifier.after(revision)
+            if summary is None or summary.too_complex or not _stricter(summary, kind):
+                self._describe_changes(entry, kind, sorted(diff.changed_form_fields), (), ())
+                return
+        else:
+            # pyHanko could not justify every change: edoc's own comparison decides
+            try:
+                summary = self.classifier.after(revision)
+            except Exception as exc:
+                entry.modifications = Modifications.OTHER
+                entry.other_changes = True
+                entry.reasons.append(Reason.of("later_other_unknown", detail=_short(exc)))
+                return
         kind = _from_kind(summary.kind)
         if summary.scripts:
             entry.reasons.append(Reason.of("scripts_added", detail=", ".join(summary.scripts[:4])))
@@ -1047,6 +1059,13 @@ class _Analysis:
                 reasons.insert(0, r)
         if e.intact and not e.fatal and not any(r.code == "intact" for r in reasons):
             reasons.insert(0, Reason.of("intact"))
+        if indication is Indication.INDETERMINATE and sub == AdESIndeterminate.SIG_CONSTRAINTS_FAILURE.name:
+            if e.unsigned_tail:
+                reasons.append(Reason.of("unsigned_tail", count=e.unsigned_tail))
+            if e.modifications in (Modifications.FORM_FILLING, Modifications.ANNOTATIONS) and not (
+                e.declared_visible or _entry_visible(e)
+            ):
+                reasons.append(Reason.of("unsigned_additions", kinds=e.modifications.value))
         if self.options.at is not None:
             reasons.append(Reason.of("validated_at", time=self.options.at))
         if not self.options.visual and e.modifications is not Modifications.NONE:
@@ -1109,7 +1128,9 @@ def _indication(e: _Entry, visual: bool) -> tuple[Indication, str | None]:
     after signing that nothing allows or that alter what a reader sees outside later
     signatures (FORMAT_FAILURE), then pyHanko's AdES verdict on trust and time. A visible
     change that is declared (comments, form entries) makes a passing signature INDETERMINATE:
-    a change a reader would see is never TOTAL-PASSED.
+    a change a reader would see is never TOTAL-PASSED; nor is one a reader would not see
+    (comments or fields after signing, bytes after the last ``%%EOF``): only later signatures,
+    time-stamps and validation data may follow a TOTAL-PASSED signature.
     """
     if e.fatal:
         if e.subindic == AdESFailure.HASH_FAILURE.name:
@@ -1127,7 +1148,10 @@ def _indication(e: _Entry, visual: bool) -> tuple[Indication, str | None]:
         return Indication.INDETERMINATE, AdESIndeterminate.SIG_CONSTRAINTS_FAILURE.name
     if not e.intact:
         return Indication.TOTAL_FAILED, AdESFailure.SIG_CRYPTO_FAILURE.name
-    if not visual and e.modifications not in (Modifications.NONE, Modifications.SIGNATURES):
+    if e.modifications not in (Modifications.NONE, Modifications.SIGNATURES) or e.unsigned_tail:
+        # comments, form entries or appended bytes that nobody signed: even when nothing shows
+        # on screen (a hidden or off-page annotation, garbage after %%EOF) the file is not
+        # byte for byte what was signed plus signatures and validation data
         return Indication.INDETERMINATE, AdESIndeterminate.SIG_CONSTRAINTS_FAILURE.name
     return Indication.TOTAL_PASSED, None
 
@@ -1310,6 +1334,14 @@ def _from_pyhanko(diff: DiffResult, sig: _Sig, reader: PdfFileReader) -> Modific
     if level is ModificationLevel.ANNOTATIONS:
         return Modifications.ANNOTATIONS
     return Modifications.OTHER
+
+
+def _stricter(summary: change_analysis.ChangeSummary, pyhanko_kind: Modifications) -> bool:
+    """True if edoc's comparison finds more than pyHanko's analysis accepted."""
+    if summary.scripts or summary.hidden:
+        return True
+    ours = _from_kind(summary.kind)
+    return ours is not pyhanko_kind and worst_modification(ours, pyhanko_kind) is ours
 
 
 def _from_kind(kind: change_analysis.Kind) -> Modifications:

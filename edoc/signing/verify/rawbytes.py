@@ -227,6 +227,13 @@ def check_byte_range(
             problems.append(
                 ("byterange_gap", {"detail": "its value differs from the signature dictionary's /Contents"})
             )
+        elif not _der_then_zeros(contents):
+            problems.append(
+                (
+                    "byterange_gap",
+                    {"detail": "after the signature value it holds bytes other than zero padding"},
+                )
+            )
 
     # the gap belongs to the signature dictionary's own object
     if sig_offset is None or not _gap_inside_object(data, sig_offset, len1, start2):
@@ -243,6 +250,23 @@ def check_byte_range(
     elif sig_revision is not None and reached != sig_revision:
         problems.append(("signature_dict_changed", {}))
     return RangeCheck(tuple(problems), end, reached, (len1, start2))
+
+
+def _der_then_zeros(value: bytes) -> bool:
+    """True if ``value`` is one DER element (the CMS container) followed only by zero bytes.
+
+    Signers reserve room for the container and pad the rest with zeros. Anything else after
+    the container is unsigned data a parser ignores: a place to hide content, and a way to
+    change the file's bytes without touching what any signature covers.
+    """
+    from asn1crypto import parser
+
+    try:
+        _cls, _method, _tag, header, content, trailer = parser.parse(value)
+    except (ValueError, TypeError):
+        return False
+    end = len(header) + len(content) + len(trailer)
+    return not value[end:].strip(b"\x00")
 
 
 def _gap_inside_object(data: object, offset: int, gap_start: int, gap_end: int) -> bool:

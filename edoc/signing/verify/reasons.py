@@ -264,6 +264,19 @@ _REASONS: dict[str, tuple[str, str]] = {
         "After this signature, comments or other annotations were added or changed.",
         "หลังลายมือชื่อนี้ มีการเพิ่มหรือแก้ไขความเห็นหรือหมายเหตุประกอบ (annotation)",
     ),
+    "unsigned_additions": (
+        "What was added after this signature ({kinds}) is signed by nobody, even where it does not show on "
+        "screen (hidden, outside the page, or shown only when printed or pointed at): the file is no longer "
+        "exactly what was signed.",
+        "สิ่งที่เพิ่มเข้ามาหลังลายมือชื่อนี้ ({kinds}) ไม่มีผู้ใดลงนามรับรอง แม้จะไม่ปรากฏบนหน้าจอ (ซ่อนไว้ อยู่นอกหน้ากระดาษ "
+        "หรือแสดงเฉพาะเมื่อพิมพ์หรือชี้เมาส์) ไฟล์นี้จึงไม่ตรงกับสิ่งที่ลงนามไว้ทุกประการ",
+    ),
+    "unsigned_tail": (
+        "{count} bytes were appended after the end of the file's last revision; nobody signed them, and a "
+        "lenient PDF reader may still read them, so the file is not exactly what was signed.",
+        "มีข้อมูล {count} ไบต์ต่อท้ายหลังจบฉบับแก้ไขสุดท้ายของไฟล์ ซึ่งไม่มีผู้ใดลงนามรับรอง และโปรแกรมอ่าน PDF "
+        "บางตัวอาจยังอ่านข้อมูลนั้น ไฟล์นี้จึงไม่ตรงกับสิ่งที่ลงนามไว้ทุกประการ",
+    ),
     "later_other": (
         "The file was changed after this signature in a way that signing, form filling, comments and "
         "validation data do not explain ({detail}).",
