@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.fixtures_verify import FONT, Signing, letter_pdf
 
 Mutant = Callable[[bytes], bytes]
@@ -160,7 +162,9 @@ def _update(data: bytes, mutate: Callable[[Any], None]) -> bytes:
 def _n(*values: float) -> Any:
     from pyhanko.pdf_utils import generic
 
-    return generic.ArrayObject([generic.FloatObject(v) if v != int(v) else generic.NumberObject(int(v)) for v in values])
+    return generic.ArrayObject(
+        [generic.FloatObject(v) if v != int(v) else generic.NumberObject(int(v)) for v in values]
+    )
 
 
 def _redefine(writer: Any, ref: Any, obj: Any) -> None:
@@ -210,7 +214,7 @@ def change_content(data: bytes, how: str = "append", ops: bytes = CONTENT_OPS["c
     from pyhanko.pdf_utils import generic
 
     def mutate(w: Any) -> None:
-        page_ref, page = _page(w)
+        _page_ref, page = _page(w)
         contents = page.raw_get("/Contents")
         if how == "append":
             page[generic.NameObject("/Contents")] = generic.ArrayObject([contents, w.add_object(_stream(ops))])
@@ -266,9 +270,7 @@ def overlay_annotation(
                 generic.NameObject("/F"): generic.NumberObject(flags),
                 generic.NameObject("/P"): page_ref,
                 generic.NameObject("/Contents"): generic.TextStringObject("จำนวนเงิน 9,000 บาท"),
-                generic.NameObject("/AP"): generic.DictionaryObject(
-                    {generic.NameObject(k): v for k, v in aps.items()}
-                ),
+                generic.NameObject("/AP"): generic.DictionaryObject({generic.NameObject(k): v for k, v in aps.items()}),
             }
         )
         if subtype == "/FreeText":
@@ -298,7 +300,7 @@ def replace_font(data: bytes, how: str = "fontfile") -> bytes:
     from pyhanko.pdf_utils import generic
 
     def mutate(w: Any) -> None:
-        page_ref, page = _page(w)
+        _page_ref, page = _page(w)
         resources_ref = page.raw_get("/Resources")
         resources = page["/Resources"]
         font_ref = resources["/Font"].raw_get("/F1")
@@ -336,9 +338,7 @@ def replace_font(data: bytes, how: str = "fontfile") -> bytes:
             assert isinstance(resources_ref, generic.IndirectObject)
             new_res = generic.DictionaryObject(
                 {
-                    generic.NameObject("/Font"): generic.DictionaryObject(
-                        {generic.NameObject("/F1"): font_ref}
-                    ),
+                    generic.NameObject("/Font"): generic.DictionaryObject({generic.NameObject("/F1"): font_ref}),
                     generic.NameObject("/XObject"): generic.DictionaryObject(
                         {
                             generic.NameObject("/Fm9"): _form(w, 10, 10, b"0 0 0 rg 0 0 10 10 re f"),
@@ -360,7 +360,7 @@ def widget_tamper(data: bytes, how: str = "reverse", which: int = 0) -> bytes:
     from pyhanko.pdf_utils import generic
 
     def mutate(w: Any) -> None:
-        page_ref, page = _page(w)
+        _page_ref, page = _page(w)
         annots = list(page["/Annots"])
         if how in ("reverse", "rotate"):
             new = annots[::-1] if how == "reverse" else annots[1:] + annots[:1]
@@ -403,7 +403,7 @@ def shadow(data: bytes, how: str = "xobject") -> bytes:
     from pyhanko.pdf_utils import generic
 
     def mutate(w: Any) -> None:
-        page_ref, page = _page(w)
+        _page_ref, page = _page(w)
         if how == "xobject":
             annots = list(page["/Annots"])
             widget = annots[0].get_object()
@@ -459,5 +459,15 @@ def raw_update(data: bytes, body: bytes) -> bytes:
     for num, gen, off in sorted(offsets):
         lines.append(b"%d 1\n%010d %05d n \n" % (num, off, gen))
     size = max([size, *(n + 1 for n, _g, _o in offsets)])
-    trailer = b"trailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, root, last_startxref, xref_at)
+    trailer = b"trailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        size,
+        root,
+        last_startxref,
+        xref_at,
+    )
     return prefix + body + b"".join(lines) + trailer
+
+
+@pytest.fixture(scope="session")
+def letters(signing: Signing) -> Letters:
+    return make_letters(signing)

@@ -79,6 +79,8 @@ class RevisionChanges:
     """Annotations that show content only when printed or pointed at."""
     too_complex: bool = False
     """The revision's object graph was too large to compare."""
+    orphans: int = 0
+    """Objects written by a revision that changes nothing else, which nothing reaches."""
 
     def bump(self, kind: Kind, detail: str | None = None) -> None:
         if kind > self.kind:
@@ -99,6 +101,8 @@ class ChangeSummary:
     hidden: tuple[str, ...]
     too_complex: bool = False
     """A revision was too large to compare (then ``kind`` is ``OTHER`` by default)."""
+    orphans: int = 0
+    """Objects added by later revisions that change nothing else and that nothing uses."""
 
 
 # --- roles: how an object is reached, and what a change to it means ----------------------------
@@ -611,6 +615,7 @@ class Classifier:
             total.scripts.extend(s for s in changes.scripts if s not in total.scripts)
             total.hidden.extend(h for h in changes.hidden if h not in total.hidden)
             total.too_complex = total.too_complex or changes.too_complex
+            total.orphans += changes.orphans
         return ChangeSummary(
             kind=total.kind,
             details=tuple(total.details),
@@ -618,6 +623,7 @@ class Classifier:
             scripts=tuple(total.scripts),
             hidden=tuple(total.hidden),
             too_complex=total.too_complex,
+            orphans=total.orphans,
         )
 
     # -- one revision --------------------------------------------------------------------------
@@ -662,10 +668,14 @@ class Classifier:
             else:
                 out.bump(Kind.LTA)  # other trailer keys have no effect on what a reader sees
 
-        changed = set(xrefs.explicit_refs_in_revision(revision)) | set(xrefs.refs_freed_in_revision(revision))
+        written = set(xrefs.explicit_refs_in_revision(revision))
+        changed = written | set(xrefs.refs_freed_in_revision(revision))
+        unreached = []
         for ref in changed:
             nodes = new_graph.nodes((ref.idnum, ref.generation))
             if not nodes:
+                if ref in written:
+                    unreached.append(ref)
                 continue  # an orphan, or an object or cross-reference stream: nothing reaches it
             existed = _existed(xrefs, ref, revision - 1)
             new_obj = _get(new_res, ref)
@@ -675,6 +685,11 @@ class Classifier:
             self._scan_new_object(new_obj, old_obj, nodes, out)
             for node in nodes:
                 self._classify_node(node, old_obj if existed else None, new_obj, existed, out, revision)
+        if out.kind is Kind.NONE and unreached:
+            # a revision that only adds objects nothing uses: invisible, but signed by nobody
+            out.orphans = sum(
+                1 for ref in unreached[:64] if _get(new_res, ref) is not None and not _is_plumbing(_get(new_res, ref))
+            )
         return out
 
     def _signed_before(self, revision: int) -> set[str]:
@@ -944,6 +959,11 @@ def _sig_kind(fld: Any, cache: dict[_Key, bool] | None = None) -> Kind:
             return Kind.LTA if _is_doc_ts(_resolve(value)) else Kind.SIGN
         node = _resolve(_raw(node, "/Parent"))
     return Kind.SIGN
+
+
+def _is_plumbing(obj: Any) -> bool:
+    """Cross-reference and object streams: file structure, not content."""
+    return isinstance(obj, generic.StreamObject) and obj.get("/Type") in ("/XRef", "/ObjStm")
 
 
 def _signed(fld: generic.DictionaryObject) -> bool:

@@ -294,6 +294,8 @@ class _Entry:
     """The certification path to an anchor the AdES validation built, when it built one."""
     unsigned_tail: int = 0
     """Bytes (not only whitespace) after the end of the file's last revision: signed by nobody."""
+    unsigned_objects: int = 0
+    """Objects added after the signature by revisions that change nothing else (unused, unsigned)."""
 
 
 class _Analysis:
@@ -901,6 +903,8 @@ class _Analysis:
             summary = None
             with contextlib.suppress(Exception):
                 summary = self.classifier.after(revision)
+            if summary is not None and summary.orphans:
+                entry.unsigned_objects = summary.orphans
             if summary is None or summary.too_complex or not _stricter(summary, kind):
                 self._describe_changes(entry, kind, sorted(diff.changed_form_fields), (), ())
                 return
@@ -914,6 +918,7 @@ class _Analysis:
                 entry.reasons.append(Reason.of("later_other_unknown", detail=_short(exc)))
                 return
         kind = _from_kind(summary.kind)
+        entry.unsigned_objects = summary.orphans
         if summary.scripts:
             entry.reasons.append(Reason.of("scripts_added", detail=", ".join(summary.scripts[:4])))
         if summary.hidden:
@@ -1062,6 +1067,8 @@ class _Analysis:
         if indication is Indication.INDETERMINATE and sub == AdESIndeterminate.SIG_CONSTRAINTS_FAILURE.name:
             if e.unsigned_tail:
                 reasons.append(Reason.of("unsigned_tail", count=e.unsigned_tail))
+            if e.unsigned_objects:
+                reasons.append(Reason.of("unsigned_objects", count=e.unsigned_objects))
             if e.modifications in (Modifications.FORM_FILLING, Modifications.ANNOTATIONS) and not (
                 e.declared_visible or _entry_visible(e)
             ):
@@ -1148,7 +1155,7 @@ def _indication(e: _Entry, visual: bool) -> tuple[Indication, str | None]:
         return Indication.INDETERMINATE, AdESIndeterminate.SIG_CONSTRAINTS_FAILURE.name
     if not e.intact:
         return Indication.TOTAL_FAILED, AdESFailure.SIG_CRYPTO_FAILURE.name
-    if e.modifications not in (Modifications.NONE, Modifications.SIGNATURES) or e.unsigned_tail:
+    if e.modifications not in (Modifications.NONE, Modifications.SIGNATURES) or e.unsigned_tail or e.unsigned_objects:
         # comments, form entries or appended bytes that nobody signed: even when nothing shows
         # on screen (a hidden or off-page annotation, garbage after %%EOF) the file is not
         # byte for byte what was signed plus signatures and validation data

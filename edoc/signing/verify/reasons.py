@@ -277,6 +277,12 @@ _REASONS: dict[str, tuple[str, str]] = {
         "มีข้อมูล {count} ไบต์ต่อท้ายหลังจบฉบับแก้ไขสุดท้ายของไฟล์ ซึ่งไม่มีผู้ใดลงนามรับรอง และโปรแกรมอ่าน PDF "
         "บางตัวอาจยังอ่านข้อมูลนั้น ไฟล์นี้จึงไม่ตรงกับสิ่งที่ลงนามไว้ทุกประการ",
     ),
+    "unsigned_objects": (
+        "A later revision adds {count} objects that nothing in the document uses and changes nothing else; "
+        "nobody signed them, so the file is not exactly what was signed.",
+        "ฉบับแก้ไขภายหลังเพิ่มออบเจกต์ {count} รายการที่ไม่มีส่วนใดของเอกสารใช้งาน และไม่ได้เปลี่ยนแปลงสิ่งอื่น "
+        "ไม่มีผู้ใดลงนามรับรองออบเจกต์เหล่านั้น ไฟล์นี้จึงไม่ตรงกับสิ่งที่ลงนามไว้ทุกประการ",
+    ),
     "later_other": (
         "The file was changed after this signature in a way that signing, form filling, comments and "
         "validation data do not explain ({detail}).",

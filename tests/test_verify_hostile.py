@@ -1,0 +1,203 @@
+"""Regression tests for the holes the fuzzer found, and memory on 100 MB inputs.
+
+Each test below is the smallest mutant of a real signed letter (``fixtures_fuzz``) that an
+earlier verifier reported TOTAL-PASSED although the file was not what was signed. They are
+deterministic (no hypothesis) so a regression names its class.
+
+The memory tests verify 100 MB files in a child process and read its peak resident memory
+(``ru_maxrss``) before and after: the growth must stay far below what copying the file a few
+times would cost, and the verdict must be a verdict, not a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edoc.signing.verify import Coverage, Indication, Modifications, VerificationReport, verify_pdf
+from tests import fixtures_fuzz as fz
+from tests import fixtures_verify as fx
+from tests.fixtures_fuzz import Letters
+from tests.fixtures_verify import Pki
+
+pki = fx.pki
+signing = fx.signing
+letters = fz.letters
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _verify(data: bytes, pki: Pki) -> VerificationReport:
+    return verify_pdf(data, trust=[pki.pem("root")], timeout=60)
+
+
+def _codes(report: VerificationReport) -> list[str]:
+    return [r.code for s in report.signatures for r in s.reasons]
+
+
+def test_the_letters_pass_before_any_mutation(letters: Letters, pki: Pki) -> None:
+    for name, data in letters.all().items():
+        report = _verify(data, pki)
+        assert report.indication is Indication.TOTAL_PASSED, (name, report.to_json())
+
+
+# --- 1. additions a screen does not show ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "kwargs"),
+    [
+        ("hidden", {"flags": 2}),
+        ("off the page", {"rect": (700, 900, 800, 950)}),
+    ],
+)
+def test_annotation_nobody_sees_is_not_passed(letters: Letters, pki: Pki, label: str, kwargs: dict) -> None:
+    """An annotation added after signing but hidden, or placed outside the page, draws
+    nothing on screen: the visual check sees no difference. It is still a change nobody
+    signed (and a hidden one can be unhidden by a script or a viewer setting)."""
+    report = _verify(fz.overlay_annotation(letters.initialled, "/Square", **kwargs), pki)
+    (sig,) = report.signatures
+    assert sig.intact and sig.modifications_after is Modifications.ANNOTATIONS, label
+    assert not sig.visual_change_after
+    assert (sig.indication, sig.subindication) == (Indication.INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+    assert "unsigned_additions" in _codes(report)
+
+
+# --- 2. the /Contents gap ------------------------------------------------------------------------------
+
+
+def test_bytes_after_the_container_in_contents_fail(letters: Letters, pki: Pki) -> None:
+    """/Contents holds the CMS container then zero padding; the padding is in the unsigned gap.
+    A non-zero byte there changes the file without changing any signed byte or the container
+    (a parser stops at the container's end): hidden data, and a file that is not the one signed."""
+    data = letters.initialled
+    (r,) = fz.byte_ranges(data)
+    report = _verify(fz.flip(data, r.gap_end - 3, 0x01), pki)  # the last zero hex digit becomes '1'
+    (sig,) = report.signatures
+    assert (sig.indication, sig.subindication) == (Indication.TOTAL_FAILED, "FORMAT_FAILURE")
+    assert "byterange_gap" in _codes(report)
+    assert any("zero padding" in r.text() for r in sig.reasons)
+
+
+# --- 3. bytes after the last %%EOF ----------------------------------------------------------------------
+
+
+def test_garbage_after_the_last_eof_is_not_passed(letters: Letters, pki: Pki) -> None:
+    data = letters.initialled + b"4 0 obj\n<< /Length 22 >>\nstream\n0 0 0 rg 0 0 99 99 re f\nendstream\nendobj\n"
+    report = _verify(data, pki)
+    (sig,) = report.signatures
+    assert sig.intact
+    assert sig.coverage is Coverage.ENTIRE_REVISION  # not the entire file: bytes follow it
+    assert (sig.indication, sig.subindication) == (Indication.INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+    assert "unsigned_tail" in _codes(report)
+    assert "trailing_bytes" in [r.code for r in report.reasons]
+
+
+def test_update_adding_only_unused_objects_is_not_passed(letters: Letters, pki: Pki) -> None:
+    """An incremental update whose only object nothing references: no reader shows it, and
+    no comparison of reachable objects sees it, but nobody signed it either."""
+    data = fz.raw_update(letters.initialled, b"90 0 obj\n<< /Length 10 >>\nstream\n0123456789\nendstream\nendobj\n")
+    report = _verify(data, pki)
+    (sig,) = report.signatures
+    assert sig.intact
+    assert (sig.indication, sig.subindication) == (Indication.INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+    assert "unsigned_objects" in _codes(report)
+
+
+def test_whitespace_after_the_last_eof_is_harmless(letters: Letters, pki: Pki) -> None:
+    report = _verify(letters.initialled + b"\r\n  \n", pki)
+    assert report.indication is Indication.TOTAL_PASSED, report.to_json()
+
+
+# --- 4. pyHanko accepts, edoc's comparison does not --------------------------------------------------
+
+
+def test_reordered_annotations_fail(letters: Letters, pki: Pki) -> None:
+    """/Annots is drawing order: reversing it puts another annotation on top. pyHanko's
+    difference analysis accepts the rewritten array (same members); the page changed."""
+    report = _verify(fz.widget_tamper(letters.executive, "reverse"), pki)
+    for sig in report.signatures:
+        assert sig.modifications_after is Modifications.OTHER, sig.to_json()
+        assert sig.indication is Indication.TOTAL_FAILED
+    assert any("reordered" in r.text() for s in report.signatures for r in s.reasons)
+
+
+def test_signed_widget_hidden_fails(letters: Letters, pki: Pki) -> None:
+    """Setting the Hidden flag on the executive's signed widget makes the signature vanish
+    from the page; pyHanko files it under signing. It rewrites a signed appearance."""
+    report = _verify(fz.widget_tamper(letters.executive, "hidden", 1), pki)
+    initials, executive = report.signatures
+    assert executive.modifications_after is Modifications.OTHER
+    assert (executive.indication, executive.subindication) == (Indication.TOTAL_FAILED, "FORMAT_FAILURE")
+    assert initials.indication is Indication.TOTAL_FAILED
+
+
+def test_signed_appearance_redefined_fails(letters: Letters, pki: Pki) -> None:
+    """Shadow attack on a signature's own appearance: the form XObject the initials' widget
+    draws is redefined (same object number) in a later update."""
+    report = _verify(fz.shadow(letters.initialled, "xobject"), pki)
+    (sig,) = report.signatures
+    assert sig.modifications_after is Modifications.OTHER
+    assert (sig.indication, sig.subindication) == (Indication.TOTAL_FAILED, "FORMAT_FAILURE")
+    assert any("appearance of the signed field 'initials'" in r.text() for r in sig.reasons)
+
+
+# --- memory ------------------------------------------------------------------------------------------
+
+_CHILD = r"""
+import json, resource, sys
+from edoc.signing.verify import verify_pdf
+small, big, root = sys.argv[1:4]
+verify_pdf(small, trust=[root], isolate=False)  # warm: every import and PDFium loaded
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+report = verify_pdf(big, trust=[root], isolate=False)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"before_kb": before, "after_kb": after, "indication": report.indication.value,
+                  "codes": [r.code for r in report.reasons] + [r.code for s in report.signatures for r in s.reasons]}))
+"""
+
+HUNDRED_MB = 100 * 1024 * 1024
+GROWTH_LIMIT_KB = 1024 * 1024
+"""Peak resident memory may grow by at most 1 GiB while verifying a 100 MB file."""
+
+
+def _peak(small: Path, big: Path, root: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(small), str(big), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_memory_stays_bounded_on_100_mb_inputs(letters: Letters, pki: Pki, tmp_path: Path) -> None:
+    small = tmp_path / "letter.pdf"
+    small.write_bytes(letters.executive)
+    # a signed letter with a 100 MB incremental update: one huge stream object
+    huge = tmp_path / "huge-update.pdf"
+    body = b"90 0 obj\n<< /Length %d >>\nstream\n" % HUNDRED_MB
+    huge.write_bytes(fz.raw_update(letters.executive, body + b"\x00" * HUNDRED_MB + b"\nendstream\nendobj\n"))
+    # 100 MB that are not a PDF at all
+    junk = tmp_path / "junk.pdf"
+    with junk.open("wb") as out:
+        for _ in range(100):
+            out.write(b"\xa5" * (1024 * 1024))
+    results = {}
+    for path in (huge, junk):
+        results[path.name] = _peak(small, path, pki.pem("root"))
+    for name, result in results.items():
+        growth = result["after_kb"] - result["before_kb"]
+        mb = (result["before_kb"] // 1024, result["after_kb"] // 1024)
+        print(f"{name}: peak RSS {mb[0]} MB -> {mb[1]} MB, {result['indication']}")
+        assert growth < GROWTH_LIMIT_KB, (name, result)
+        assert not {"internal_error", "crashed", "memory"} & set(result["codes"]), (name, result)
+    assert results["junk.pdf"]["indication"] == "TOTAL-FAILED" and "not_pdf" in results["junk.pdf"]["codes"]
+    assert results["huge-update.pdf"]["indication"] != "TOTAL-PASSED"
