@@ -467,6 +467,8 @@ class _Analysis:
             return entry
         entry.revision = entry.sig.signed_revision
         problem = _container_problem(entry.sig, entry.kind, entry.subfilter)
+        if problem is None:
+            problem = _envelope_problem(entry.sig, self._known_certs())
         if problem is not None:
             entry.fatal.append(problem)
         try:
@@ -474,6 +476,12 @@ class _Analysis:
         except Exception:
             entry.signer = Signer(None, None, None, None)
         return entry
+
+    def _known_certs(self) -> list[x509.Certificate]:
+        known = getattr(self, "_known", None)
+        if known is None:
+            known = self._known = [*self.anchors, *_dss_certs(self.reader)]
+        return known
 
     # -- 1. the raw bytes ----------------------------------------------------------------------
 
@@ -1055,7 +1063,7 @@ class _Analysis:
     # -- verdicts ----------------------------------------------------------------------------------
 
     def _verdict(self, e: _Entry) -> SignatureReport:
-        indication, sub = _indication(e, self.options.visual)
+        indication, sub = _indication(e)
         reasons = list(e.reasons)
         if indication is Indication.TOTAL_PASSED:
             reasons.insert(0, Reason.of("passed"))
@@ -1127,7 +1135,7 @@ def _appearance_allowed(e: _Entry) -> bool:
     )
 
 
-def _indication(e: _Entry, visual: bool) -> tuple[Indication, str | None]:
+def _indication(e: _Entry) -> tuple[Indication, str | None]:
     """ETSI indication for one signature.
 
     Order of precedence: a broken structure or container (FORMAT_FAILURE), a wrong digest
@@ -1240,6 +1248,75 @@ def _container_problem(sig: _Sig, kind: SignatureKind, subfilter: str | None) ->
         cx509.load_der_x509_certificate(cert.dump())
     except Exception as exc:
         return Reason.of("cms_unreadable", detail=f"the signer's certificate is not validly encoded ({_short(exc)})")
+    return None
+
+
+def _envelope_problem(sig: _Sig, known: Sequence[x509.Certificate]) -> Reason | None:
+    """Damage in the parts of the CMS container that its signature does not cover.
+
+    The certificates a container carries, the list of digest algorithms it declares, and the
+    unsigned attributes (the signature time-stamp token, itself a container) are outside the
+    signed attributes: a flipped byte there leaves the signature value valid. A signer never
+    writes a container whose own certificates do not verify, or that does not declare the
+    digest its signer used (RFC 5652, 5.1): such a container was altered after signing.
+    """
+    containers = [sig.signed_data]
+    with contextlib.suppress(Exception):
+        containers.extend(generic_cms.extract_tst_data_iter(sig.signer_info, signed=False))
+    for signed_data in containers:
+        try:
+            declared = {a["algorithm"].native for a in signed_data["digest_algorithms"]}
+            used = {si["digest_algorithm"]["algorithm"].native for si in signed_data["signer_infos"]}
+        except Exception as exc:
+            return Reason.of("cms_unreadable", detail=_short(exc))
+        if not used <= declared:
+            return Reason.of(
+                "cms_unreadable",
+                detail="the container does not declare the digest algorithm its signer used; it was altered",
+            )
+        damaged = _damaged_certificate(signed_data, known)
+        if damaged is not None:
+            return Reason.of(
+                "cms_unreadable",
+                detail=f"the certificate '{damaged}' it carries does not verify against its issuer; it was altered",
+            )
+    return None
+
+
+def _damaged_certificate(signed_data: cms.SignedData, known: Sequence[x509.Certificate]) -> str | None:
+    """The name of a certificate in ``signed_data`` whose issuer (in the container, the DSS or
+    the trust anchors, matched by name and key identifier) does not verify it; None if all do."""
+    from cryptography import x509 as cx509
+    from cryptography.exceptions import InvalidSignature
+
+    carried = [c.chosen for c in (signed_data["certificates"] or []) if c.name == "certificate"]
+    if not carried:
+        return None
+    pool: dict[bytes, list[x509.Certificate]] = {}
+    for cert in (*carried, *known):
+        with contextlib.suppress(Exception):
+            pool.setdefault(cert.subject.dump(), []).append(cert)
+    for cert in carried:
+        try:
+            ours = cx509.load_der_x509_certificate(cert.dump())
+            issuers = pool.get(cert.issuer.dump(), [])
+            aki = cert.authority_key_identifier
+        except Exception:
+            return _cn(cert)
+        candidates = [i for i in issuers if aki is None or i.key_identifier in (None, aki)]
+        if not candidates:
+            continue  # its issuer is not at hand: the chain validation will say so
+        verdicts = []
+        for issuer in candidates:
+            try:
+                ours.verify_directly_issued_by(cx509.load_der_x509_certificate(issuer.dump()))
+                verdicts.append(True)
+            except InvalidSignature:
+                verdicts.append(False)
+            except Exception:
+                verdicts.append(True)  # an algorithm we cannot check here: not evidence of damage
+        if not any(verdicts):
+            return _cn(cert)
     return None
 
 
