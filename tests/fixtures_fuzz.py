@@ -138,6 +138,30 @@ def contents_position(data: bytes, signature: int, index: int) -> int:
     return r.gap_start + index % (r.gap_end - r.gap_start)
 
 
+def container_position(data: bytes, signature: int, path: tuple[int, ...], byte: int = 0) -> int:
+    """The file offset of the low hex digit of byte ``byte`` of the content of the DER element
+    at ``path`` (child indexes from the ContentInfo down) in a signature's ``/Contents``.
+
+    E.g. ``(1, 0, 1)``: the SignedData's digestAlgorithms; ``(1, 0, 3, 0)``: its first
+    certificate; ``(1, 0, 0)``: its version."""
+    from asn1crypto import parser
+
+    r = byte_ranges(data)[signature]
+    der = bytes.fromhex(data[r.gap_start + 1 : r.gap_end - 1].decode("ascii"))
+    _c, _m, _t, header, content, _tr = parser.parse(der)
+    start = len(header)
+    for index in path:
+        pos = 0
+        for _ in range(index):
+            _c, _m, _t, h, c, tr = parser.parse(content[pos:])
+            pos += len(h) + len(c) + len(tr)
+        _c, _m, _t, h, c, _tr = parser.parse(content[pos:])
+        start += pos + len(h)
+        content = c
+    assert byte < len(content)
+    return r.gap_start + 1 + 2 * (start + byte) + 1
+
+
 def truncate(data: bytes, length: int) -> bytes:
     return data[: length % len(data)]
 

@@ -84,6 +84,37 @@ def test_bytes_after_the_container_in_contents_fail(letters: Letters, pki: Pki) 
     assert any("zero padding" in r.text() for r in sig.reasons)
 
 
+def _flip_hex(data: bytes, position: int) -> bytes:
+    """Change one hex digit (to another hex digit) at ``position``."""
+    digit = data[position : position + 1]
+    swap = {b"0": b"1", b"1": b"0"}.get(digit, b"0")
+    return data[:position] + swap + data[position + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("label", "path", "byte"),
+    [
+        ("the SignedData version", (1, 0, 0), 0),
+        ("the declared digest algorithms", (1, 0, 1, 0, 0), 8),
+        ("the first carried certificate's issuer name", (1, 0, 3, 0, 0, 3), 20),
+        ("the first carried certificate's public key", (1, 0, 3, 0, 0, 6, 1), 100),
+        ("the first carried certificate's outer signature algorithm", (1, 0, 3, 0, 1, 0), 8),
+        ("the SignerInfo version", (1, 0, 4, 0, 0), 0),
+    ],
+)
+def test_altered_container_envelope_fails(letters: Letters, pki: Pki, label: str, path: tuple, byte: int) -> None:
+    """The parts of the CMS container outside the signed attributes (versions, the declared
+    digest algorithms, the certificates it carries) are not covered by the signature value:
+    a changed byte there left the signature valid, and the DSS's intact copies of the
+    certificates let the chain validate. RFC 5652 fixes the versions and requires the
+    digest to be declared; a carried certificate must verify or be the DSS's own copy."""
+    data = letters.initialled
+    report = _verify(_flip_hex(data, fz.container_position(data, 0, path, byte)), pki)
+    (sig,) = report.signatures
+    assert (sig.indication, sig.subindication) == (Indication.TOTAL_FAILED, "FORMAT_FAILURE"), (label, sig.to_json())
+    assert "cms_unreadable" in _codes(report), label
+
+
 # --- 3. bytes after the last %%EOF ----------------------------------------------------------------------
 
 

@@ -1274,6 +1274,9 @@ def _envelope_problem(sig: _Sig, known: Sequence[x509.Certificate]) -> Reason | 
                 "cms_unreadable",
                 detail="the container does not declare the digest algorithm its signer used; it was altered",
             )
+        version = _version_problem(signed_data)
+        if version is not None:
+            return Reason.of("cms_unreadable", detail=f"{version}; it was altered")
         damaged = _damaged_certificate(signed_data, known)
         if damaged is not None:
             return Reason.of(
@@ -1284,8 +1287,14 @@ def _envelope_problem(sig: _Sig, known: Sequence[x509.Certificate]) -> Reason | 
 
 
 def _damaged_certificate(signed_data: cms.SignedData, known: Sequence[x509.Certificate]) -> str | None:
-    """The name of a certificate in ``signed_data`` whose issuer (in the container, the DSS or
-    the trust anchors, matched by name and key identifier) does not verify it; None if all do."""
+    """The name of a certificate in ``signed_data`` that was altered; None if none was.
+
+    Altered: its issuer (in the container, the DSS or the trust anchors, matched by name and
+    key identifier) rejects its signature and none accepts it; its outer signature algorithm
+    differs from the one its signed part names (RFC 5280, 4.1.1.2); or it is a known
+    certificate (same serial number and issuer, or serial number and subject, as one in the
+    DSS or the anchors) with different bytes.
+    """
     from cryptography import x509 as cx509
     from cryptography.exceptions import InvalidSignature
 
@@ -1296,17 +1305,29 @@ def _damaged_certificate(signed_data: cms.SignedData, known: Sequence[x509.Certi
     for cert in (*carried, *known):
         with contextlib.suppress(Exception):
             pool.setdefault(cert.subject.dump(), []).append(cert)
+    known_ids: dict[tuple[int, bytes], bytes] = {}
+    for cert in known:
+        with contextlib.suppress(Exception):
+            known_ids[(cert.serial_number, b"i" + cert.issuer.dump())] = cert.dump()
+            known_ids[(cert.serial_number, b"s" + cert.subject.dump())] = cert.dump()
     for cert in carried:
         try:
-            ours = cx509.load_der_x509_certificate(cert.dump())
+            raw = cert.dump()
+            ours = cx509.load_der_x509_certificate(raw)
+            if cert["signature_algorithm"].dump() != cert["tbs_certificate"]["signature"].dump():
+                return _cn(cert)
+            for key in (
+                (cert.serial_number, b"i" + cert.issuer.dump()),
+                (cert.serial_number, b"s" + cert.subject.dump()),
+            ):
+                if key in known_ids and known_ids[key] != raw:
+                    return _cn(cert)
             issuers = pool.get(cert.issuer.dump(), [])
             aki = cert.authority_key_identifier
         except Exception:
             return _cn(cert)
         candidates = [i for i in issuers if aki is None or i.key_identifier in (None, aki)]
-        if not candidates:
-            continue  # its issuer is not at hand: the chain validation will say so
-        verdicts = []
+        verdicts: list[bool | None] = []
         for issuer in candidates:
             try:
                 ours.verify_directly_issued_by(cx509.load_der_x509_certificate(issuer.dump()))
@@ -1314,9 +1335,42 @@ def _damaged_certificate(signed_data: cms.SignedData, known: Sequence[x509.Certi
             except InvalidSignature:
                 verdicts.append(False)
             except Exception:
-                verdicts.append(True)  # an algorithm we cannot check here: not evidence of damage
-        if not any(verdicts):
+                verdicts.append(None)  # an algorithm or key we cannot check here: no evidence either way
+        if False in verdicts and True not in verdicts:
             return _cn(cert)
+    return None
+
+
+def _version_problem(signed_data: cms.SignedData) -> str | None:
+    """RFC 5652 fixes the version numbers of SignedData (5.1) and SignerInfo (5.3) from the
+    content; they are not signed, so a wrong one means the container was altered."""
+    infos = list(signed_data["signer_infos"])
+    for info in infos:
+        expected = 3 if info["sid"].name == "subject_key_identifier" else 1
+        if info["version"].native != f"v{expected}":
+            return f"SignerInfo version {info['version'].native}, expected v{expected}"
+    certs = signed_data["certificates"]
+    crls = signed_data["crls"]
+    kinds = {c.name for c in certs} if certs else set()
+    crl_kinds = {c.name for c in crls} if crls else set()
+    if "other" in kinds or "other" in crl_kinds:
+        expected = 5
+    elif "v2_attr_cert" in kinds:
+        expected = 4
+    elif (
+        "v1_attr_cert" in kinds
+        or any(i["version"].native == "v3" for i in infos)
+        or signed_data["encap_content_info"]["content_type"].native != "data"
+    ):
+        expected = 3
+    else:
+        expected = 1
+    found = signed_data["version"].native
+    # the plain case (X.509 certificates, v1 SignerInfos, detached data) must say v1; beyond it
+    # real signers disagree on the details (DSS's AD-RB.pdf says v3 where v4 is due): any of
+    # the higher versions is accepted there
+    if (expected == 1 and found != "v1") or (expected > 1 and found not in ("v3", "v4", "v5")):
+        return f"SignedData version {found}, expected v{expected}"
     return None
 
 
