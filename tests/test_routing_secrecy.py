@@ -24,6 +24,7 @@ from edoc.errors import ContentSealed, EncryptionCertificateMissing, PermissionD
 from edoc.office import Office
 from edoc.pki.model import agency_owner
 from edoc.routing import envelope
+from edoc.storage.blobs import DirectoryBlobStore
 from edoc.storage.tables import BlobRow
 from tests import pdftools
 from tests.fixtures_send import DIST, LETTER, PC, receive, route_office
@@ -191,7 +192,8 @@ def test_reseal_after_someone_leaves_the_route(route_office: Office) -> None:
     office.route_document(copy, "propose", as_user="d.clerk", to="d.chief")
     office.route_document(copy, "assign", as_user="d.chief", to="d.officer", note="ดำเนินการ")
     chief = _serial(office, "d.chief")
-    _digest, before = _sealed_pdf(office, copy)
+    digest, before = _sealed_pdf(office, copy)
+    old_name = _envelope_name(office, digest)
     assert chief in {s for _i, s in envelope.recipients(before)}
     office.revoke("d.chief", reason="keyCompromise")
     # only the registry reseals, and only restricted content
@@ -202,12 +204,28 @@ def test_reseal_after_someone_leaves_the_route(route_office: Office) -> None:
     _digest, after = _sealed_pdf(office, copy)
     assert chief not in {s for _i, s in envelope.recipients(after)}
     assert _content(after) != _content(before)  # a fresh content key, not a re-wrap
+    # the superseded envelope (which still wrapped the key for the chief) is gone after the commit
+    store = office.db.blobs
+    if isinstance(store, DirectoryBlobStore):
+        assert not store.path(old_name).exists()
+    else:
+        assert office._read(lambda s: s.get(BlobRow, old_name).data) is None
+    assert office._read(store.check) == []
     # the others still read it, on both sides (the fields are shared with the sender's letter)
     assert office.show_document(copy, as_user="d.officer").subject == LETTER["subject"]
     assert office.show_document(doc, as_user="pc.mayor").subject == LETTER["subject"]
     assert office.export_document(copy, as_user="d.clerk").startswith(b"%PDF-")
     assert "doc.reseal" in [e.act for e in office.audit_events()[-3:]]
     assert office.verify_audit_log().ok
+
+
+def _envelope_name(office: Office, digest: str) -> str:
+    def read(session: Any) -> str:
+        blob = session.get(BlobRow, digest)
+        assert blob is not None and blob.envelope_sha256 is not None
+        return str(blob.envelope_sha256)
+
+    return office._read(read)
 
 
 def _content(data: bytes) -> bytes:

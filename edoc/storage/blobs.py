@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -92,9 +93,10 @@ class BlobStore(ABC):
     def put_sealed(self, session: Session, digest: str, size: int, envelope: bytes) -> str:
         """Store ``envelope`` (a CMS EnvelopedData of content whose SHA-256 is ``digest`` and
         length ``size``) and make the row ``digest`` point at it; the previous envelope of the
-        same content, if any, is retired (its row marked erased in this transaction; with the
-        directory store its file stays until a clean-up, so a rollback loses nothing). Return
-        the envelope's hash."""
+        same content, if any, is retired: its row marked erased in this transaction, its file
+        (directory store) removed once the transaction commits, so a rollback loses nothing and
+        no superseded envelope (still wrapping the key for someone since removed) stays behind.
+        Return the envelope's hash."""
         sealed = self.put(session, envelope)
         row = session.get(BlobRow, digest)
         if row is None:
@@ -122,6 +124,7 @@ class BlobStore(ABC):
                 retired.data = None
                 session.add(retired)
                 session.flush()
+                event.listen(session, "after_commit", lambda _s, gone=old: self._remove(gone), once=True)
         return sealed
 
     def envelope_of(self, session: Session, digest: str) -> str | None:
