@@ -74,6 +74,7 @@ def _serial(office: Office, owner: str) -> int:
     return int(office.export_chain(owner)[0].serial_number)
 
 
+@pytest.mark.slow  # the whole life of a letter, on both databases
 def test_secret_letter_is_stored_only_sealed(route_office: Office, home: Path, tmp_path: Path) -> None:
     office = route_office
     attachment = tmp_path / "ราคากลาง.txt"
@@ -257,3 +258,36 @@ def test_a_party_without_a_key_is_told_why(route_office: Office) -> None:
         office.show_document(doc, as_user="pc.newbie")
     assert office.show_document(doc, as_user="pc.mayor").subject == LETTER["subject"]
     assert ContentSealed.exit_code == 3
+
+
+def test_destruction_finds_and_erases_sealed_content(route_office: Office) -> None:
+    from edoc.storage import records as rec_store
+
+    office = route_office
+    doc = office.new_document("external", {**LETTER, "secrecy": "confidential"}, as_user="pc.clerk")
+    office.sign_document(doc, as_user="pc.mayor", level="B-B")
+    copy = office.send_document(doc, as_user="pc.clerk", to=DIST).recipients[0].copy_id
+    assert copy is not None
+
+    def stub_of(session: Any, doc_id: int) -> str:
+        import json
+
+        return str(json.loads(office._document_row(session, doc_id).fields_json)["sealed"])
+
+    fields = office._read(lambda s: stub_of(s, copy))
+    pdf, _sealed = _sealed_pdf(office, copy)
+    # the copy's content includes its sealed fields; they (and the PDF) are shared with the sender
+    assert {pdf, fields} <= set(office._read(lambda s: rec_store.content_digests(s, office._document_row(s, copy))))
+    assert office._read(lambda s: rec_store.unshared(s, [pdf, fields])) == []
+    # erasing sealed content erases its envelope too (bytes gone, rows kept as evidence)
+    envelope_name = _envelope_name(office, fields)
+    office._run(lambda s: office.db.blobs.erase(s, fields))
+
+    def erased(session: Any) -> tuple[bool, bool]:
+        plain, sealed = session.get(BlobRow, fields), session.get(BlobRow, envelope_name)
+        return plain.erased_at is not None, sealed.erased_at is not None and sealed.data is None
+
+    assert office._read(erased) == (True, True)
+    store = office.db.blobs
+    if isinstance(store, DirectoryBlobStore):
+        assert not store.path(envelope_name).exists()
