@@ -233,7 +233,18 @@ def test_checkpoints_are_stamped_verified_exported_and_checked_offline(
     office._run(lambda s: _set_token(s, first.size, bytes(changed)))
     report = office.verify_audit_log()
     assert not report.ok and report.timestamps_ok == 2
-    assert [p.fields["size"] for p in report.problems if p.kind is ProblemKind.TIMESTAMP] == [first.size]
+    bad = [p.message() for p in report.problems if p.kind is ProblemKind.TIMESTAMP]
+    assert [p.fields["size"] for p in report.problems if p.kind is ProblemKind.TIMESTAMP] == [first.size] * 2
+    assert any("was altered" in m for m in bad)
+    assert any("was replaced: it is not the token the log recorded" in m for m in bad)  # the audit.timestamp event
+    # a token stamped on demand removed: the log's audit.timestamp event names it
+    office._run(lambda s: _set_token(s, first.size, tokens[first.size]))
+    assert office.verify_audit_log().ok
+    office._run(lambda s: _set_token(s, first.size, None))
+    report = office.verify_audit_log()
+    assert not report.ok and report.timestamps == 2
+    bad = [p.message() for p in report.problems if p.kind is ProblemKind.TIMESTAMP]
+    assert len(bad) == 1 and bad[0].startswith(f"checkpoint {first.size}: its RFC 3161 time-stamp was removed")
 
 
 def test_a_stale_checkpoint_is_not_stamped(stamped_office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -251,7 +262,9 @@ def _pw(tmp_path: Path) -> str:
     return str(path)
 
 
-def _set_token(session: object, size: int, token: bytes) -> None:
-    from edoc.storage import audit as audit_store
+def _set_token(session: object, size: int, token: bytes | None) -> None:
+    from edoc.storage.tables import AuditCheckpointRow
 
-    audit_store.set_timestamp_token(session, size, token)  # type: ignore[arg-type]
+    row = session.get(AuditCheckpointRow, size)  # type: ignore[attr-defined]
+    row.timestamp_token = token
+    session.add(row)  # type: ignore[attr-defined]

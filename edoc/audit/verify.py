@@ -340,7 +340,10 @@ def check_log(
     expected = 0
     count = 0
     legal: dict[str, bool] = {}
+    stamp_events: list[tuple[int, bytes]] = []
     for seq, leaf, stored, act, at_text, signature, signer in records:
+        if act == TIMESTAMP_ACT:
+            stamp_events.append((seq, leaf))
         if seq != expected:
             if seq > expected:
                 problems.add(Problem(ProblemKind.GAP, expected, {"last": seq - 1, "next": seq}))
@@ -420,6 +423,10 @@ def check_log(
             stamps_ok += 1
         else:
             problems.add(Problem(ProblemKind.TIMESTAMP, None, {"size": cp.size, "why": why}))
+    for seq, leaf in stamp_events:
+        size, why = _recorded_stamp_problem(leaf, timestamps)
+        if why is not None:
+            problems.add(Problem(ProblemKind.TIMESTAMP, None, {"size": size, "why": f"{why} (event {seq})"}))
 
     notes: list[str] = []
     if stamped and not roots:
@@ -450,6 +457,25 @@ def check_log(
         timestamps=len(stamped),
         timestamps_ok=stamps_ok,
     )
+
+
+TIMESTAMP_ACT = "audit.timestamp"
+"""The event ``edoc audit timestamp`` records, with the SHA-256 of the token it kept."""
+
+
+def _recorded_stamp_problem(leaf: bytes, timestamps: Mapping[int, bytes]) -> tuple[object, str | None]:
+    """Whether the token an ``audit.timestamp`` event recorded is still the checkpoint's."""
+    try:
+        payload = json.loads(leaf)["payload"]
+        size, digest = int(payload["size"]), str(payload["token_sha256"])
+    except (ValueError, KeyError, TypeError):
+        return "?", "the log's record of this time-stamp is malformed"
+    token = timestamps.get(size)
+    if token is None:
+        return size, "was removed: the log records that it was time-stamped"
+    if hashlib.sha256(token).hexdigest() != digest:
+        return size, "was replaced: it is not the token the log recorded"
+    return size, None
 
 
 def _order(p: Problem) -> tuple[int, int]:
