@@ -924,7 +924,7 @@ class Office:
 
         digest = sha256_hex(data)
         blobs = self.db.blobs
-        existing = blobs.envelope_of(session, digest)
+        existing = blobs.envelope_of(session, digest, for_update=True)
         certs = list(readers)
         if existing is None:
             try:
@@ -994,7 +994,7 @@ class Office:
         from edoc.routing import envelope
 
         blobs = self.db.blobs
-        sealed = blobs.envelope_of(session, digest)
+        sealed = blobs.envelope_of(session, digest, for_update=True)  # one re-wrap at a time
         if sealed is None:
             return
         data = blobs.get(session, sealed)
@@ -1124,7 +1124,7 @@ class Office:
             require(actor, Act.MANAGE_RECORDS, self._document_facts(session, row).agency)
             resealed: dict[str, list[str]] = {}
             for digest in self._sealed_digests(session, row):
-                if self.db.blobs.envelope_of(session, digest) is None:
+                if self.db.blobs.envelope_of(session, digest, for_update=True) is None:
                     continue
                 data = self._open_content(session, digest, openers, row)
                 readers: list[Any] = []

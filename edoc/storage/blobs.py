@@ -127,9 +127,15 @@ class BlobStore(ABC):
                 event.listen(session, "after_commit", lambda _s, gone=old: self._remove(gone), once=True)
         return sealed
 
-    def envelope_of(self, session: Session, digest: str) -> str | None:
-        """The hash of the envelope that holds ``digest``'s content, or None when it is not sealed."""
-        row = session.get(BlobRow, digest)
+    def envelope_of(self, session: Session, digest: str, *, for_update: bool = False) -> str | None:
+        """The hash of the envelope that holds ``digest``'s content, or None when it is not sealed.
+        ``for_update`` locks the row until the transaction ends (PostgreSQL): two acts adding
+        readers to one shared envelope (a secret circular received everywhere at once) then
+        take turns instead of one losing the other's reader."""
+        if for_update:
+            row = session.get(BlobRow, digest, with_for_update=True, populate_existing=True)
+        else:
+            row = session.get(BlobRow, digest)
         return None if row is None else row.envelope_sha256
 
     def get(self, session: Session, digest: str) -> bytes:
