@@ -27,6 +27,8 @@ from edoc.routing import envelope
 from edoc.storage.blobs import DirectoryBlobStore
 from edoc.storage.tables import BlobRow
 from tests import pdftools
+from tests.conftest import invoke
+from tests.fixtures_pki import PASSPHRASE
 from tests.fixtures_send import DIST, LETTER, PC, receive, route_office
 
 __all__ = ["route_office"]  # fixture used by name
@@ -187,7 +189,7 @@ def test_a_route_step_rewraps_for_the_new_holder_and_a_stranger_cannot_open(rout
     assert office.show_document(copy, as_user="d.chief").subject == LETTER["subject"]
 
 
-def test_reseal_after_someone_leaves_the_route(route_office: Office) -> None:
+def test_reseal_after_someone_leaves_the_route(route_office: Office, home: Path, db_url: str | None) -> None:
     office = route_office
     doc = office.new_document("external", {**LETTER, "secrecy": "secret"}, as_user="pc.clerk")
     office.sign_document(doc, as_user="pc.mayor", level="B-B")
@@ -222,6 +224,17 @@ def test_reseal_after_someone_leaves_the_route(route_office: Office) -> None:
     assert office.export_document(copy, as_user="d.clerk").startswith(b"%PDF-")
     assert "doc.reseal" in [e.act for e in office.audit_events()[-3:]]
     assert office.verify_audit_log().ok
+    # the same through the command line: the registry may, the officer may not, a normal letter is no case
+    pp = home / "pp.toml"
+    pp.write_text(f'[passphrases]\ndefault = "{PASSPHRASE}"\n', encoding="utf-8")
+    db = ["--db", db_url] if db_url else []
+    cli = ["--passphrase-file", str(pp), *db, "--json", "doc", "reseal", str(copy)]
+    done = invoke(*cli, "--as", "d.clerk", home=home)
+    assert done.code == 0 and len(done.json()["content"]) == 2
+    assert invoke(*cli, "--as", "d.officer", home=home).code == 3
+    normal = office.new_document("external", LETTER, as_user="pc.clerk")
+    cli[-1] = str(normal)
+    assert invoke(*cli, "--as", "pc.clerk", home=home).code == 5
 
 
 def _envelope_name(office: Office, digest: str) -> str:
