@@ -18,7 +18,7 @@ import os
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -53,7 +53,7 @@ from edoc.audit.events import Event as AuditEvent
 from edoc.audit.proofs import ConsistencyProof, InclusionProof
 from edoc.audit.signers import EventSigner, load_certificate, signer_from_identity, verify_with_certificate
 from edoc.audit.verify import AuditReport, Outside, Problem, check_log, progress_every
-from edoc.audit.views import HistoryEntry, Rows
+from edoc.audit.views import HistoryEntry
 from edoc.directory import (
     Act,
     Actor,
@@ -2873,14 +2873,15 @@ class Office:
             require(actor, Act.NUMBER, self._document_facts(session, row))
             self._change_state(session, row, DocumentEvent.CANCEL)
             assert row.id is not None
-            cancelled = reg_store.cancel_entries(session, row.id, f"ยกเลิก: {reason}")
+            remark = f"ยกเลิก: {reason}"
+            cancelled = reg_store.cancel_entries(session, row.id, remark)
             self._record(
                 session,
                 "doc.cancel",
                 actor=actor.username,
                 agency=actor.agency,
                 document_id=row.id,
-                payload={"reason": reason, "number": row.number, "register_rows": cancelled},
+                payload={"reason": reason, "number": row.number, "register_rows": cancelled, "remark": remark},
             )
 
         self._run(act)
@@ -3019,7 +3020,8 @@ class Office:
             sealed = self._apply_seal(
                 session, row, stamp, owner=identity.owner, actor=actor.username, level=level, key=key, identity=identity
             )
-            self._routing_on_registered(session, row, number, actor)
+            registered = self._routing_on_registered(session, row, number, actor)
+            delivery = {"consignment": registered[0], "evidence": registered[1]} if registered else {}
             self._record(
                 session,
                 "doc.receive",
@@ -3034,6 +3036,7 @@ class Office:
                     "stamp_field": sealed.field,
                     "seal": sealed.signer_serial,
                     "level": sealed.level.value,
+                    **delivery,
                 },
                 sign=event_signer,
             )
@@ -3423,7 +3426,7 @@ class Office:
         session.add(row)
         session.flush()
         for book in (Book.SENT.value, Book.RECEIVED.value):
-            reg_store.set_action(session, row.id, book, "เก็บ")
+            reg_store.set_action(session, row.id, book, _FILED_ACTION)
         filed_year = self._local(now).year
         due = due_year(filed_year, chosen)
         self._record(
@@ -3436,6 +3439,7 @@ class Office:
                 "retention_class": chosen.name,
                 "years": chosen.years,
                 "due_year": due + BE_OFFSET if due is not None else None,
+                "register_action": _FILED_ACTION,
             },
         )
         return self._filed_record(row, code)
@@ -3815,7 +3819,7 @@ class Office:
                 row.updated_at = now
                 session.add(row)
                 for book in (Book.SENT.value, Book.RECEIVED.value):
-                    reg_store.set_action(session, row.id, book, "ทำลายแล้ว")
+                    reg_store.set_action(session, row.id, book, _DESTROYED_ACTION)
             session.flush()
             listed.state = ListState.DESTROYED.value
             listed.destroyed_by = actor.username
@@ -3832,6 +3836,7 @@ class Office:
                     "documents": [{"id": i, "erased": d} for i, d in erased.items()],
                     "approvals": [{"username": u, "role": r} for u, r in current.approvals],
                     "archives_reference": current.archives_reference,
+                    "register_action": _DESTROYED_ACTION,
                 },
                 sign=signer,
             )
@@ -4035,6 +4040,7 @@ class Office:
             if self._sealed(row.secrecy):  # secrecy at rest: each recipient's seal can open the copy
                 self._share_sealed(session, row, self._seal_openers(actor.agency), agencies=plan.new)
             pending: list[tuple[str, str]] = []
+            digests: dict[str, str] = {}
             for code in plan.new:
                 consignment = dl.new_consignment_id(actor.agency, now)
                 delivery = route_store.insert_delivery(
@@ -4065,6 +4071,7 @@ class Office:
                     session, delivery, evidence, self._sign_evidence(seal, evidence), seal_serial, row.agency_id
                 )
                 pending.append((consignment, code))
+                digests[consignment] = evidence.digest()
             self._record(
                 session,
                 "doc.send",
@@ -4079,7 +4086,9 @@ class Office:
                     "sha256": row.pdf_sha256,
                     "secrecy": row.secrecy,
                     "urgency": row.urgency,
-                    "consignments": [{"agency": c, "consignment": k} for k, c in pending],
+                    "consignments": [
+                        {"agency": c, "consignment": k, "evidence": digests[k]} for k, c in pending
+                    ],
                 },
                 sign=signer,
             )
@@ -4132,6 +4141,8 @@ class Office:
                 document_id=copy.id,
                 payload={
                     "consignment": consignment,
+                    "parent": original.id,
+                    "evidence": evidence.digest(),
                     "from_document": original.id,
                     "from_agency": previous.sender,
                     "sha256": original.pdf_sha256,
@@ -4158,11 +4169,14 @@ class Office:
 
         return self._read(result)
 
-    def _routing_on_registered(self, session: Session, row: DocumentRow, number: IssuedNumber, actor: Actor) -> None:
+    def _routing_on_registered(
+        self, session: Session, row: DocumentRow, number: IssuedNumber, actor: Actor
+    ) -> tuple[str, str] | None:
         """Hook for receiving (issue 7): called in the receive act's transaction once ``row`` has its
         receive number and stamp. For a delivered copy this records the consignment's
-        ``registered`` evidence (sealed by the receiving agency, with the receive number); for
-        every received document it starts the route here with the registering clerk as holder."""
+        ``registered`` evidence (sealed by the receiving agency, with the receive number) and
+        returns ``(consignment, evidence digest)`` for the receive event; for every received
+        document it starts the route here with the registering clerk as holder."""
         from edoc.routing import delivery as dl
         from edoc.routing import flow
         from edoc.storage import routing as route_store
@@ -4172,6 +4186,7 @@ class Office:
         me = self._participant(session, account)
         now = self.now()
         d = route_store.delivery_of_copy(session, row.id, for_update=True)
+        registered: tuple[str, str] | None = None
         if d is not None:
             assert d.id is not None
             agency = route_store.agency_row_by_id(session, d.recipient_id)
@@ -4202,13 +4217,14 @@ class Office:
                 pki_model.serial_hex(seal.certificate.serial_number),
                 row.agency_id,
             )
+            registered = (d.consignment, evidence.digest())
         route = self._route_of(session, row)
         if route.state is flow.FlowState.DELIVERED:
             route = flow.apply(route, flow.Request(flow.RouteAction.REGISTER, me), today=self._today())
         elif route_store.route_row(session, row.id) is None:
             route = flow.started(row.id, me, due=row.due or self._default_due(row.urgency, self._today()))
         else:
-            return
+            return registered
         route_store.save_route(session, row, route, holder_id=account.id, unit_id=account.unit_id, at=now)
         step_seq = route_store.next_step_seq(session, row.id)
         from edoc.storage.tables import RouteStepRow
@@ -4231,6 +4247,7 @@ class Office:
         if self._sealed(row.secrecy):  # the registering clerk joins the route: re-wrapped by the seal
             code = doc_store.agency_of(session, row).code
             self._share_sealed(session, row, self._seal_openers(code), people=[actor.username])
+        return registered
 
     def route_document(
         self,
@@ -4408,12 +4425,13 @@ class Office:
                 )
             if to_unit_row is not None and to_unit_row.id is not None:
                 route_store.add_unit(session, row.id, to_unit_row.id, now)
+            returned: str | None = None
             if wanted is flow.RouteAction.CLOSE:
                 self._change_state(session, row, DocumentEvent.CLOSE)
             elif wanted is flow.RouteAction.FILE:
                 pass  # filed above
             elif after.state is flow.FlowState.SENT_BACK:
-                self._routing_sent_back(session, row, actor, text, seal, now)
+                returned = self._routing_sent_back(session, row, actor, text, seal, now)
                 self._change_state(session, row, DocumentEvent.CLOSE)
             elif row.state in (DocumentState.RECEIVED.value, DocumentState.SENT.value):
                 self._change_state(session, row, DocumentEvent.ROUTE)
@@ -4432,6 +4450,7 @@ class Office:
                     "due": after.due.isoformat() if after.due else None,
                     "retention": after.retention if wanted is flow.RouteAction.FILE else None,
                     "step_signature": step.signer_serial,
+                    **({"evidence": returned} if returned else {}),
                 },
                 sign=signer_from_identity(identity) if identity is not None else None,
             )
@@ -4454,15 +4473,16 @@ class Office:
 
     def _routing_sent_back(
         self, session: Session, row: DocumentRow, actor: Actor, reason: str, seal: Any, now: datetime
-    ) -> None:
-        """A delivered copy returned to its sender: the consignment's ``returned`` evidence."""
+    ) -> str | None:
+        """A delivered copy returned to its sender: the consignment's ``returned`` evidence (its
+        digest is returned, for the route event; None when there is no consignment)."""
         from edoc.routing import delivery as dl
         from edoc.storage import routing as route_store
 
         assert row.id is not None
         d = route_store.delivery_of_copy(session, row.id, for_update=True)
         if d is None or seal is None:
-            return  # an imported document: nobody in edoc to send it back to
+            return None  # an imported document: nobody in edoc to send it back to
         assert d.id is not None
         last = route_store.last_evidence(session, d.id)
         assert last is not None
@@ -4490,6 +4510,7 @@ class Office:
             pki_model.serial_hex(seal.certificate.serial_number),
             row.agency_id,
         )
+        return evidence.digest()
 
     def inbox(self, *, as_user: str) -> list[Any]:
         """What waits for ``as_user`` (``edoc inbox``): held by them, with their unit, waiting for
@@ -5031,9 +5052,10 @@ class Office:
             trusted = {audit_key_id(k): k for k in keys} or {
                 k.key_id: audit_load_public_key(k.public_pem) for k in stored_keys
             }
-            views = self._audit_view_problems(session)
-            return check_log(
-                progress_every(50_000, progress, audit_store.records(conn)),
+            views = audit_views.LogViews()
+            records = views.tap(audit_store.records(conn))
+            report = check_log(
+                progress_every(50_000, progress, records),
                 checkpoints=audit_store.checkpoints(session),
                 keys=trusted,
                 cosignatures=audit_store.cosignatures(session),
@@ -5042,19 +5064,21 @@ class Office:
                 nodes=audit_store.node_stream(conn),
                 head=audit_store.head_for_verification(session),
                 outside=outside,
-                extra=views,
+                extra=self._audit_view_problems(session, views),  # consumed after the events
                 require_checkpoint=bool(keys),
                 workers=workers,
                 check_signatures=check_signatures,
                 timestamps=audit_store.timestamp_tokens(session),
             )
+            return dataclasses.replace(report, notes=(*report.notes, _views_note(views)))
 
         return self._read(read)
 
-    def _audit_view_problems(self, session: Session) -> list[Problem]:
-        """Differences between the tables and what the log says they hold."""
-        problems: list[Problem] = []
-        tables: dict[str, Rows] = {
+    def _audit_view_tables(self, session: Session) -> dict[str, Any]:
+        """The tables the log's views are compared with: the directory as rows, the registers,
+        deliveries and document numbers as streams (read after the events, in the same snapshot)."""
+        conn = session.connection()
+        return {
             "agencies": {
                 a.code: {"name": a.name, "letter_code": a.letter_code, "parent": a.parent, "address": a.address}
                 for a in dir_store.list_agencies(session)
@@ -5070,11 +5094,50 @@ class Office:
                 }
                 for u in dir_store.list_users(session)
             },
+            audit_views.REGISTERS: audit_store.register_table(conn),
+            audit_views.DELIVERIES: audit_store.delivery_table(conn),
+            audit_views.NUMBERS: audit_store.number_table(conn),
         }
-        for view in audit_views.DIRECTORY_VIEWS:
-            logged = view.replay(audit_store.events_of_acts(session, view.acts))
-            problems.extend(audit_views.compare(view, logged, tables[view.name]))
-        return problems
+
+    def _audit_view_problems(self, session: Session, views: audit_views.LogViews) -> Iterator[Problem]:
+        """Differences between the tables and what the log says they hold, once ``views`` has
+        folded the whole log (a generator: :func:`check_log` reads it after the events)."""
+        yield from views.problems(self._audit_view_tables(session))
+
+    def audit_views_from_log(self) -> audit_views.LogViews:
+        """Every view folded from the audit log alone (one streaming pass over the events)."""
+
+        def read(session: Session) -> audit_views.LogViews:
+            views = audit_views.LogViews()
+            for _ in views.tap(audit_store.records(audit_store.verification_connection(session))):
+                pass
+            return views
+
+        return self._read(read)
+
+    def register_from_log(self, agency: str, book: str | Book, *, year: int) -> list[RegisterRow]:
+        """A register rebuilt from the audit log alone (what :meth:`register` reads from its
+        table): the rows the log's events imply, in register order."""
+        which = Book(book)
+        views = self.audit_views_from_log()
+        return [self._register_row_of(r) for r in audit_views.register_rows(views, agency, which.value, year)]
+
+    def _register_row_of(self, r: Mapping[str, Any]) -> RegisterRow:
+        at = datetime.fromisoformat(str(r["registered_at"]))
+        return RegisterRow(
+            register_number=r["register_number"],
+            date=self._local(at).date(),
+            document_number=r["document_number"],
+            document_date=date.fromisoformat(r["document_date"]) if r["document_date"] else None,
+            from_=r["from"],
+            to=r["to"],
+            subject=r["subject"],
+            action=r["action"],
+            remark=r["remark"],
+            document_id=r["document_id"],
+            cancelled=r["cancelled"],
+            registered_at=at,
+        )
 
     def export_audit_log(self, out: str | os.PathLike[str]) -> BundleSummary:
         """Write the whole log as a bundle an auditor checks offline (``edoc audit export``).
@@ -5215,6 +5278,25 @@ def _os_user() -> str:
 
 
 _OS_USER = _os_user()
+
+
+# -- audit (issue 9) helpers --------------------------------------------------------------------------
+
+
+_FILED_ACTION = "เก็บ"
+"""The registers' การปฏิบัติ once a document is filed (also in the ``doc.file`` event)."""
+_DESTROYED_ACTION = "ทำลายแล้ว"
+"""... once its content is destroyed (also in the ``records.destroy`` event)."""
+
+
+def _views_note(views: audit_views.LogViews) -> str:
+    """What the views compared, for the report's notes."""
+    n = views.counts()
+    return (
+        f"tables compared with the log: {n['agencies']} agencies, {n['units']} units, {n['users']} users, "
+        f"{n[audit_views.REGISTERS]} register rows, {n[audit_views.DELIVERIES]} deliveries, "
+        f"{n[audit_views.NUMBERS]} document numbers"
+    )
 
 
 # -- signing (issue 5) helpers ------------------------------------------------------------------------

@@ -439,40 +439,35 @@ def verify_bundle(
 
 def bundle_history(path: Path | str, document_id: int) -> list[HistoryEntry]:
     """A document's history read from a bundle alone: its events and those of the copies
-    delivered from it (events whose payload names it as ``parent``), in log order.
+    delivered from it (``doc.deliver`` events naming it as ``parent``), in log order.
 
     The bundle is not verified here: run :func:`verify_bundle` first.
     """
     from edoc.audit.checkpoint import parse_time
-    from edoc.audit.views import history
+    from edoc.audit.views import document_history
 
     root = Path(path)
     if not (root / "events.jsonl").is_file():
         raise BundleInvalid(str(root), "events.jsonl is missing")
-    ids = {document_id}
-    found: list[Event] = []
-    with open(root / "events.jsonl", "rb") as fh:
-        for raw in fh:
-            if b'"document_id":' not in raw:
-                continue
-            obj = json.loads(raw)
-            doc = obj.get("document_id")
-            payload = obj.get("payload") or {}
-            if doc is not None and payload.get("parent") in ids:
-                ids.add(doc)
-            if doc in ids:
-                signature = decode_signature(obj.get("signature"))
-                found.append(
-                    Event(
-                        obj["seq"],
-                        parse_time(obj["at"]),
-                        obj["actor"],
-                        obj["agency"],
-                        obj["act"],
-                        doc,
-                        payload,
-                        signature,
-                        obj.get("signer_cert"),
-                    )
+
+    def events() -> Iterator[Event]:
+        with open(root / "events.jsonl", "rb") as fh:
+            for raw in fh:
+                if b'"document_id":' not in raw:
+                    continue
+                obj = json.loads(raw)
+                if obj.get("document_id") is None:
+                    continue
+                yield Event(
+                    obj["seq"],
+                    parse_time(obj["at"]),
+                    obj["actor"],
+                    obj["agency"],
+                    obj["act"],
+                    obj["document_id"],
+                    obj.get("payload") or {},
+                    decode_signature(obj.get("signature")),
+                    obj.get("signer_cert"),
                 )
-    return history(found)
+
+    return document_history(events(), document_id)

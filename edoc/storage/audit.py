@@ -27,6 +27,7 @@ from edoc.audit.checkpoint import Checkpoint, Cosignature
 from edoc.audit.events import body_text, format_time, leaf_text
 from edoc.audit.merkle import Frontier, Node, node_position
 from edoc.audit.verify import Head, Record
+from edoc.audit.views import register_values
 from edoc.storage.tables import (
     AuditCertRow,
     AuditCheckpointRow,
@@ -601,3 +602,69 @@ def add_cosignature(session: Session, cs: Cosignature) -> None:
         AuditWitnessRow(size=cs.size, agency=cs.agency, at=cs.at, signature=cs.signature, certificate=cs.certificate)
     )
     session.flush()
+
+
+# --- the tables the log's views are compared with ----------------------------------------------------
+
+_REGISTER_TABLE_SQL = (
+    "SELECT a.code, r.book, r.year, r.series, r.seq, r.number, r.registered_at, r.document_number,"
+    " r.document_date, r.from_name, r.to_name, r.subject, r.action, r.remark, r.document_id, r.cancelled"
+    " FROM register_entry r JOIN agency a ON a.id = r.agency_id"
+    " ORDER BY a.code, r.book, r.year, r.seq, r.series"
+)
+_DELIVERY_TABLE_SQL = (
+    "SELECT d.id, d.consignment, d.document_id, a.code, d.state, d.copy_id, d.receive_number, d.reason"
+    " FROM delivery d JOIN agency a ON a.id = d.recipient_id ORDER BY d.id"
+)
+_EVIDENCE_TABLE_SQL = "SELECT delivery_id, kind, digest FROM delivery_evidence ORDER BY delivery_id, seq"
+_NUMBER_TABLE_SQL = "SELECT id, number FROM document ORDER BY id"
+
+
+def register_table(conn: Connection) -> Iterator[tuple[tuple[str, str, int, str, int], list[Any]]]:
+    """Every register row as the views compare it: ``((agency, book, year, series, seq),
+    values in edoc.audit.views.REGISTER_FIELDS order)``, streamed in register order."""
+    for (
+        code,
+        book,
+        year,
+        series,
+        seq,
+        number,
+        at,
+        doc_number,
+        doc_date,
+        frm,
+        to,
+        subject,
+        action,
+        remark,
+        doc,
+        cancelled,
+    ) in _stream(conn, _REGISTER_TABLE_SQL, "edoc_view_registers"):
+        yield (
+            (code, book, int(year), series, int(seq)),
+            register_values(
+                number, _db_datetime(at), doc_number, doc_date, frm, to, subject, action, remark, doc, cancelled
+            ),
+        )
+
+
+def delivery_table(conn: Connection) -> Iterator[tuple[str, list[Any]]]:
+    """Every consignment as the views compare it: ``(consignment, values in
+    edoc.audit.views.DELIVERY_FIELDS order)``, with its evidence as ``((kind, digest), ...)``."""
+    evidence: dict[int, list[tuple[str, str]]] = {}
+    for delivery_id, kind, digest in _stream(conn, _EVIDENCE_TABLE_SQL, "edoc_view_evidence"):
+        evidence.setdefault(int(delivery_id), []).append((kind, digest))
+    for delivery_id, consignment, document_id, code, state, copy_id, receive_number, reason in _stream(
+        conn, _DELIVERY_TABLE_SQL, "edoc_view_deliveries"
+    ):
+        yield (
+            consignment,
+            [document_id, code, state, copy_id, receive_number, reason, tuple(evidence.pop(int(delivery_id), ()))],
+        )
+
+
+def number_table(conn: Connection) -> Iterator[tuple[int, list[Any]]]:
+    """Every document's number: ``(id, [number or ''])``, streamed."""
+    for doc_id, number in _stream(conn, _NUMBER_TABLE_SQL, "edoc_view_numbers"):
+        yield int(doc_id), [number or ""]
