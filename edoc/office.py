@@ -5171,6 +5171,10 @@ class Office:
                 origin=stored_keys[0].origin if stored_keys else "",
                 office=self.settings.office.name,
                 exported_at=self.now(),
+                views={
+                    name: rows.items() if isinstance(rows, dict) else rows
+                    for name, rows in self._audit_view_tables(session).items()
+                },
             )
 
         summary = self._read(read)

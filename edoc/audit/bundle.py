@@ -10,6 +10,8 @@
     DIR/keys/<key id>.pem   the office's audit public key(s)
     DIR/certs/<serial>.pem  every certificate that signed an event or a checkpoint, and their issuers
                             (the TSA's too)
+    DIR/views/*.jsonl       the office's tables as they stood at the export (registers, deliveries,
+                            document numbers, the directory): one ``{"key", "row"}`` per line
     DIR/README.txt          how to check it (English and Thai)
 
 :func:`verify_bundle` checks it with the same engine as the office's own check
@@ -104,6 +106,7 @@ def write_bundle(
     origin: str,
     office: str,
     exported_at: datetime,
+    views: Mapping[str, Iterable[tuple[Any, Any]]] | None = None,
 ) -> BundleSummary:
     """Write a bundle to ``out`` (a new or empty directory), atomically: into a sibling
     temporary directory first, renamed into place when complete."""
@@ -148,6 +151,10 @@ def write_bundle(
         for serial, der in sorted(certificates.items()):
             pem_bytes = load_certificate(der).public_bytes(serialization.Encoding.PEM)
             digests[f"certs/{serial}.pem"] = _write(tmp / "certs" / f"{serial}.pem", pem_bytes)
+        for name, rows in (views or {}).items():
+            (tmp / "views").mkdir(exist_ok=True)
+            file = f"views/{view_file(name)}"
+            digests[file] = _write_lines(tmp / file, (_view_line(k, v) for k, v in rows))
         digests["README.txt"] = _write(tmp / "README.txt", README.encode())
         manifest = {
             "format": FORMAT,
@@ -176,6 +183,51 @@ def write_bundle(
         checkpoints[-1].size if checkpoints else None,
         len(certificates),
     )
+
+
+def view_file(name: str) -> str:
+    """The file of a view in a bundle's ``views/`` (``registers.jsonl``, ``document-numbers.jsonl``)."""
+    return name.replace(" ", "-") + ".jsonl"
+
+
+def _plain_json(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain_json(v) for v in value]
+    return value
+
+
+def _view_line(key: Any, row: Any) -> bytes:
+    item = {"key": _plain_json(key), "row": _plain_json(row) if not isinstance(row, dict) else row}
+    return json.dumps(item, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+
+
+def _write_lines(path: Path, lines: Iterable[bytes]) -> str:
+    h = hashlib.sha256()
+    with open(path, "wb") as fh:
+        for line in lines:
+            fh.write(line)
+            h.update(line)
+        _sync(fh)
+    return h.hexdigest()
+
+
+def _tupled(value: Any) -> Any:
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
+
+
+def read_view(path: Path) -> Iterator[tuple[Any, Any]]:
+    """The rows of a view file: ``(key, row)``, lists read back as tuples (keys, evidence) except
+    a positional row itself, which stays a list."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+                key, row = item["key"], item["row"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise BundleInvalid(str(path), f"line {number}: {exc}") from None
+            yield _tupled(key), ([_tupled(v) for v in row] if isinstance(row, list) else row)
 
 
 def _b64(data: bytes) -> str:
@@ -408,13 +460,17 @@ def verify_bundle(
     Fails (``ok`` False) unless at least one checkpoint is signed by ``key`` and every check of
     :func:`edoc.audit.verify.check_log` passes.
     """
+    from itertools import chain
+
     from edoc.audit.verify import progress_every
+    from edoc.audit.views import LogViews
 
     public = key if not isinstance(key, Path | str) else load_key(key)
     contents = open_bundle(path)
     problems: list[Problem] = []
     digest = hashlib.sha256()
-    records = read_leaves(contents.path / "events.jsonl", problems, digest)
+    views = LogViews()
+    records = views.tap(read_leaves(contents.path / "events.jsonl", problems, digest))
     report = check_log(
         progress_every(50_000, progress, records),
         checkpoints=contents.checkpoints,
@@ -423,18 +479,44 @@ def verify_bundle(
         certificates=contents.certificates,
         roots=trust,
         outside=outside,
-        extra=problems,
+        extra=chain(problems, _bundle_view_problems(contents.path, views)),  # after the events
         require_checkpoint=True,
         workers=workers,
         timestamps=contents.tokens,
     )
+    from dataclasses import replace
+
+    report = replace(report, notes=(*report.notes, _bundle_views_note(contents.path, views)))
     files = contents.manifest.get("files", {})
     if isinstance(files, dict) and files.get("events.jsonl") not in (None, digest.hexdigest()):
-        from dataclasses import replace
-
         note = "events.jsonl differs from the manifest's hash (the manifest is not signed; the checks above decide)"
         return replace(report, notes=(*report.notes, note))
     return report
+
+
+def _bundle_view_problems(root: Path, views: Any) -> Iterator[Problem]:
+    """The bundle's tables (``views/``) against the views folded from its events."""
+    from edoc.audit.views import DIRECTORY_VIEWS, FIELDS
+
+    tables: dict[str, Any] = {}
+    for view in DIRECTORY_VIEWS:
+        file = root / "views" / view_file(view.name)
+        if file.is_file():
+            tables[view.name] = dict(read_view(file))
+    for name in FIELDS:
+        file = root / "views" / view_file(name)
+        if file.is_file():
+            tables[name] = read_view(file)
+    yield from views.problems(tables)
+
+
+def _bundle_views_note(root: Path, views: Any) -> str:
+    if not (root / "views").is_dir():
+        return "the bundle carries no tables (views/): only the log itself was checked"
+    n = views.counts()
+    return "the bundle's tables compared with its log: " + ", ".join(
+        f"{count} {name}" for name, count in n.items() if (root / "views" / view_file(name)).is_file()
+    )
 
 
 def bundle_history(path: Path | str, document_id: int) -> list[HistoryEntry]:
