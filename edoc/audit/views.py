@@ -47,29 +47,15 @@ class View:
 
 
 def _agencies(events: Iterable[Event]) -> Rows:
-    rows: Rows = {}
-    for e in events:
-        p = e.payload
-        rows[p["code"]] = {k: p.get(k) for k in ("name", "letter_code", "parent", "address")}
-    return rows
+    return fold(events).agencies
 
 
 def _units(events: Iterable[Event]) -> Rows:
-    return {(e.agency, e.payload["unit"]): {"name": e.payload.get("name")} for e in events}
+    return fold(events).units
 
 
 def _users(events: Iterable[Event]) -> Rows:
-    rows: Rows = {}
-    for e in events:
-        p = e.payload
-        rows[p["username"]] = {
-            "agency": e.agency,
-            "name": p.get("name"),
-            "position": p.get("position"),
-            "role": p.get("role"),
-            "unit": p.get("unit"),
-        }
-    return rows
+    return fold(events).users
 
 
 AGENCIES = View("agencies", frozenset({"agency.add"}), _agencies)
