@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from edoc.audit.events import Event, format_time
+from edoc.audit.events import Event
 from edoc.audit.verify import Problem, ProblemKind, Record
 
 Rows = dict[Hashable, dict[str, Any]]
@@ -162,7 +162,11 @@ def _instant(value: Any) -> str | None:
         raise TypeError(f"not a time: {value!r}")
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return format_time(at)
+    elif at.utcoffset():
+        at = at.astimezone(UTC)
+    return (
+        f"{at.year:04d}-{at.month:02d}-{at.day:02d}T{at.hour:02d}:{at.minute:02d}:{at.second:02d}.{at.microsecond:06d}Z"
+    )
 
 
 def _day(value: Any) -> str | None:
