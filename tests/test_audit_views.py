@@ -28,6 +28,7 @@ from edoc.audit.views import (
     register_rows,
 )
 from edoc.office import Office
+from tests.conftest import invoke
 from tests.fixtures_send import DIST, PC, PROV, SIKHIU, receive, route_office, route_sqlite, signed_letter
 
 __all__ = ["route_office", "route_sqlite"]  # fixtures used by name
@@ -186,7 +187,9 @@ def _view_messages(report: AuditReport) -> list[str]:
     return [p.message() for p in report.problems if p.kind is ProblemKind.VIEW]
 
 
-def test_pilot_views_from_the_log_equal_the_tables_and_tampering_is_named(route_office: Office, tmp_path: Path) -> None:
+def test_pilot_views_from_the_log_equal_the_tables_and_tampering_is_named(
+    route_office: Office, home: Path, tmp_path: Path
+) -> None:
     office = route_office
     docs = _pilot(office)
     report = office.verify_audit_log()
@@ -246,6 +249,11 @@ def test_pilot_views_from_the_log_equal_the_tables_and_tampering_is_named(route_
     assert len(messages) == 1
     assert f"register sent {PC} row {year}/{first_row.register_number}: subject in the table differs" in messages[0]
     assert "'เรื่องปลอม' in the table" in messages[0]
+    cli = invoke("audit", "verify", "--json", home=home)  # the command exits 1 and names the row
+    assert cli.code == 1, cli.stderr
+    found = cli.json()
+    assert found["ok"] is False and found["problem_counts"] == {"view-mismatch": 1}
+    assert f"row {year}/{first_row.register_number}: subject" in found["problems"][0]["message"]
     # ... shown as well by an export made now, checked offline
     office.export_audit_log(tmp_path / "tampered")
     offline = verify_bundle(tmp_path / "tampered", key)
