@@ -51,6 +51,7 @@ def test_verify_export_and_check_offline(audited: tuple[Path, Path], tmp_path: P
         "events.jsonl",
         "keys",
         "manifest.json",
+        "views",
     ]
     # the auditor's machine: no home, no database, nothing but the bundle and the key
     elsewhere = tmp_path / "auditor"
