@@ -188,7 +188,7 @@ def _view_messages(report: AuditReport) -> list[str]:
 
 
 def test_pilot_views_from_the_log_equal_the_tables_and_tampering_is_named(
-    route_office: Office, home: Path, tmp_path: Path
+    route_office: Office, home: Path, db_url: str | None, tmp_path: Path
 ) -> None:
     office = route_office
     docs = _pilot(office)
@@ -249,7 +249,8 @@ def test_pilot_views_from_the_log_equal_the_tables_and_tampering_is_named(
     assert len(messages) == 1
     assert f"register sent {PC} row {year}/{first_row.register_number}: subject in the table differs" in messages[0]
     assert "'เรื่องปลอม' in the table" in messages[0]
-    cli = invoke("audit", "verify", "--json", home=home)  # the command exits 1 and names the row
+    db = ["--db", db_url] if db_url else []
+    cli = invoke(*db, "audit", "verify", "--json", home=home)  # the command exits 1 and names the row
     assert cli.code == 1, cli.stderr
     found = cli.json()
     assert found["ok"] is False and found["problem_counts"] == {"view-mismatch": 1}
