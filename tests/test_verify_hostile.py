@@ -25,6 +25,8 @@ from tests import fixtures_verify as fx
 from tests.fixtures_fuzz import Letters
 from tests.fixtures_verify import Pki
 
+pytestmark = pytest.mark.slow  # about 100 s on a loaded 2-core machine, most of it making the letters
+
 pki = fx.pki
 signing = fx.signing
 letters = fz.letters
@@ -218,7 +220,6 @@ def _peak(small: Path, big: Path, root: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.slow
 def test_memory_stays_bounded_on_100_mb_inputs(letters: Letters, pki: Pki, tmp_path: Path) -> None:
     small = tmp_path / "letter.pdf"
     small.write_bytes(letters.executive)
