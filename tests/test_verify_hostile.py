@@ -142,6 +142,19 @@ def test_update_adding_only_unused_objects_is_not_passed(letters: Letters, pki: 
     assert "unsigned_objects" in _codes(report)
 
 
+def test_wrong_startxref_in_an_unsigned_revision_is_not_passed(letters: Letters, pki: Pki) -> None:
+    """The last digit of the validation-data revision's ``startxref`` changed by one: pyHanko
+    repairs the offset and reads the same file, a strict reader may not. That revision is
+    signed by nobody, so the file is no longer exactly what was signed."""
+    data = letters.initialled
+    assert data.endswith(b"\n%%EOF\n")
+    report = _verify(fz.flip(data, len(data) - 8, 0x01), pki)
+    (sig,) = report.signatures
+    assert sig.intact
+    assert (sig.indication, sig.subindication) == (Indication.INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+    assert "xref_misplaced" in _codes(report)
+
+
 def test_whitespace_after_the_last_eof_is_harmless(letters: Letters, pki: Pki) -> None:
     report = _verify(letters.initialled + b"\r\n  \n", pki)
     assert report.indication is Indication.TOTAL_PASSED, report.to_json()

@@ -296,6 +296,9 @@ class _Entry:
     """Bytes (not only whitespace) after the end of the file's last revision: signed by nobody."""
     unsigned_objects: int = 0
     """Objects added after the signature by revisions that change nothing else (unused, unsigned)."""
+    misplaced_xrefs: int = 0
+    """Later (unsigned) revisions whose ``startxref`` does not point at their cross-reference
+    section: readers that follow it exactly and readers that repair it may see different files."""
 
 
 class _Analysis:
@@ -307,6 +310,7 @@ class _Analysis:
         self.checked_at = checked_at
         self.file_reasons: list[Reason] = []
         self.trailing = 0
+        self.misplaced_xrefs: list[int] = []
         self.anchors = [x509.Certificate.load(der) for der in options.trust]
         self._dss_cert_list: list[x509.Certificate] | None = None
         self.anchor_names = tuple(c.subject.human_friendly for c in self.anchors)
@@ -417,6 +421,9 @@ class _Analysis:
         xrefs = self.reader.xrefs
         metas = [xrefs.get_xref_container_info(rev) for rev in range(xrefs.total_revisions)]
         startxrefs = {meta.declared_startxref: rev for rev, meta in enumerate(metas)}
+        self.misplaced_xrefs = [
+            rev for rev, meta in enumerate(metas) if not rawbytes.xref_at(self.data, meta.declared_startxref)
+        ]
         ends = {}
         for meta in metas:
             end = rawbytes.revision_end(self.data, meta.end_location, startxrefs)
@@ -507,6 +514,8 @@ class _Analysis:
         for code, params in check.problems:
             entry.fatal.append(Reason.of(code, **params))
         entry.unsigned_tail = self.trailing
+        if entry.revision is not None:
+            entry.misplaced_xrefs = sum(1 for rev in self.misplaced_xrefs if rev > entry.revision)
         if check.sound:
             last = self.revision_ends.get(self.reader.xrefs.total_revisions - 1)
             if (
@@ -1077,6 +1086,8 @@ class _Analysis:
                 reasons.append(Reason.of("unsigned_tail", count=e.unsigned_tail))
             if e.unsigned_objects:
                 reasons.append(Reason.of("unsigned_objects", count=e.unsigned_objects))
+            if e.misplaced_xrefs:
+                reasons.append(Reason.of("xref_misplaced", count=e.misplaced_xrefs))
             if e.modifications in (Modifications.FORM_FILLING, Modifications.ANNOTATIONS) and not (
                 e.declared_visible or _entry_visible(e)
             ):
@@ -1163,7 +1174,12 @@ def _indication(e: _Entry) -> tuple[Indication, str | None]:
         return Indication.INDETERMINATE, AdESIndeterminate.SIG_CONSTRAINTS_FAILURE.name
     if not e.intact:
         return Indication.TOTAL_FAILED, AdESFailure.SIG_CRYPTO_FAILURE.name
-    if e.modifications not in (Modifications.NONE, Modifications.SIGNATURES) or e.unsigned_tail or e.unsigned_objects:
+    if (
+        e.modifications not in (Modifications.NONE, Modifications.SIGNATURES)
+        or e.unsigned_tail
+        or e.unsigned_objects
+        or e.misplaced_xrefs
+    ):
         # comments, form entries or appended bytes that nobody signed: even when nothing shows
         # on screen (a hidden or off-page annotation, garbage after %%EOF) the file is not
         # byte for byte what was signed plus signatures and validation data

@@ -280,6 +280,17 @@ def _gap_inside_object(data: object, offset: int, gap_start: int, gap_end: int) 
     return bool(data.find(b"endobj", offset, gap_start) == -1)  # type: ignore[attr-defined]
 
 
+_XREF_START = re.compile(rb"xref|\d+\s+\d+\s+obj")
+
+
+def xref_at(data: object, offset: int) -> bool:
+    """True if a cross-reference section (a table or a stream object) begins exactly at ``offset``."""
+    size = len(data)  # type: ignore[arg-type]
+    if not 0 <= offset < size:
+        return False
+    return _XREF_START.match(bytes(data[offset : min(size, offset + 40)])) is not None  # type: ignore[index]
+
+
 def trailing_bytes(data: object, last_end: RevisionEnd | None) -> int:
     """Number of non-whitespace-only bytes after the last revision's end (0 if none)."""
     if last_end is None:

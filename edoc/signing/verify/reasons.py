@@ -283,6 +283,13 @@ _REASONS: dict[str, tuple[str, str]] = {
         "ฉบับแก้ไขภายหลังเพิ่มออบเจกต์ {count} รายการที่ไม่มีส่วนใดของเอกสารใช้งาน และไม่ได้เปลี่ยนแปลงสิ่งอื่น "
         "ไม่มีผู้ใดลงนามรับรองออบเจกต์เหล่านั้น ไฟล์นี้จึงไม่ตรงกับสิ่งที่ลงนามไว้ทุกประการ",
     ),
+    "xref_misplaced": (
+        "In {count} revision(s) added after this signature, the cross-reference offset (startxref) does not "
+        "point at the cross-reference section; PDF readers that repair the file and readers that do not may "
+        "show different documents, and nobody signed that revision.",
+        "ในฉบับแก้ไข {count} ฉบับที่เพิ่มหลังลายมือชื่อนี้ ตำแหน่งตารางอ้างอิง (startxref) ไม่ชี้ไปยังตารางอ้างอิง "
+        "โปรแกรมอ่าน PDF ที่ซ่อมไฟล์และที่ไม่ซ่อมอาจแสดงเอกสารต่างกัน และไม่มีผู้ใดลงนามรับรองฉบับแก้ไขนั้น",
+    ),
     "later_other": (
         "The file was changed after this signature in a way that signing, form filling, comments and "
         "validation data do not explain ({detail}).",
