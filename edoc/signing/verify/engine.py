@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import io
 import logging
@@ -1312,7 +1313,6 @@ def _damaged_certificate(signed_data: cms.SignedData, known: Sequence[x509.Certi
     DSS or the anchors) with different bytes.
     """
     from cryptography import x509 as cx509
-    from cryptography.exceptions import InvalidSignature
 
     carried = [c.chosen for c in (signed_data["certificates"] or []) if c.name == "certificate"]
     if not carried:
@@ -1329,7 +1329,7 @@ def _damaged_certificate(signed_data: cms.SignedData, known: Sequence[x509.Certi
     for cert in carried:
         try:
             raw = cert.dump()
-            ours = cx509.load_der_x509_certificate(raw)
+            cx509.load_der_x509_certificate(raw)  # strictly DER, or it was altered
             if cert["signature_algorithm"].dump() != cert["tbs_certificate"]["signature"].dump():
                 return _cn(cert)
             for key in (
@@ -1346,15 +1346,29 @@ def _damaged_certificate(signed_data: cms.SignedData, known: Sequence[x509.Certi
         verdicts: list[bool | None] = []
         for issuer in candidates:
             try:
-                ours.verify_directly_issued_by(cx509.load_der_x509_certificate(issuer.dump()))
-                verdicts.append(True)
-            except InvalidSignature:
-                verdicts.append(False)
+                verdicts.append(_issued_by(raw, issuer.dump()))
             except Exception:
-                verdicts.append(None)  # an algorithm or key we cannot check here: no evidence either way
+                verdicts.append(None)
         if False in verdicts and True not in verdicts:
             return _cn(cert)
     return None
+
+
+@functools.lru_cache(maxsize=512)
+def _issued_by(raw: bytes, issuer_raw: bytes) -> bool | None:
+    """Does the certificate ``raw`` verify against ``issuer_raw``? None: an algorithm or key we
+    cannot check here (no evidence either way). A pure function of the two encodings, so
+    remembered: every signature of a file carries the same chain."""
+    from cryptography import x509 as cx509
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        cx509.load_der_x509_certificate(raw).verify_directly_issued_by(cx509.load_der_x509_certificate(issuer_raw))
+        return True
+    except InvalidSignature:
+        return False
+    except Exception:
+        return None
 
 
 def _version_problem(signed_data: cms.SignedData) -> str | None:
