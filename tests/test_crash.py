@@ -61,7 +61,7 @@ def test_kills_lose_and_double_nothing(tmp_path: Path, db_url: str | None) -> No
     # by running the same send again
     aimed = report["kills_aimed"]
     assert isinstance(aimed, dict) and set(aimed) == set(SEND_POINTS), aimed
-    assert report["sends_resumed"] >= sum(aimed.values())
+    assert report["sends_resumed"] >= sum(aimed.values())  # runs that found a send half done
     # attachments of drafts, outside PDFs, signed letters, received copies (stamped): each its blob
     assert report["blobs_read_back"] == acts["draft"] + acts["signed"] + acts["import"] + acts["sign"] + acts["receive"]
     assert report["deliveries"] == len(RECIPIENTS) * acts["send"] and report["received"] == acts["receive"]
