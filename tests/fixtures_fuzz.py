@@ -27,6 +27,8 @@ from tests.fixtures_verify import FONT, Signing, letter_pdf
 Mutant = Callable[[bytes], bytes]
 
 _WS = b" \t\r\n\x00\x0c"
+PDF_WHITESPACE = frozenset(_WS)
+"""The bytes PDF treats as white space (ISO 32000-1, 7.2.2)."""
 
 
 # --- the signed letters ---------------------------------------------------------------------------

@@ -143,7 +143,14 @@ def test_flip_outside_the_signed_range(
         position = last + index % (len(data) - last)
         touched = None
     mutant = fz.flip(data, position, mask)
-    _judge(data, mutant, _verify(mutant, pki), touched)
+    report = _verify(mutant, pki)
+    if where == "last-revision" and data[position] in fz.PDF_WHITESPACE:
+        # KNOWN LIMIT (docs/verification.md): whitespace between the tokens of the unsigned
+        # validation-data revision turned into a byte every parser skips is not detected;
+        # such a mutant must still get a sane verdict, and the signed revisions stay intact
+        _sane(report)
+        return
+    _judge(data, mutant, report, touched)
 
 
 @FUZZ
