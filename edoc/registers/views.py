@@ -64,6 +64,10 @@ class RegisterRow:
     """The number was cancelled (it stays in the register)."""
     registered_at: datetime | None = None
     """Exact time of registration (aware UTC)."""
+    seq: int = 0
+    """The running number within its series (register order is ``seq``, then ``series``)."""
+    series: str = ""
+    """The numbering series' key; ``(seq, series)`` is what ``Office.register(after=…)`` takes."""
 
     def as_dict(self) -> dict[str, Any]:
         """The contract's JSON object (also the CSV's columns)."""

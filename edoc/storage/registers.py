@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
 
+from edoc.registers.views import RegisterRow
+from edoc.storage.driver import Reader, fetch, is_sqlite, marks, utc
 from edoc.storage.tables import CounterRow, DocumentRow, RegisterEntryRow
 
 _NEXT = text(
@@ -203,45 +205,131 @@ def agency_id_of(session: Session, code: str) -> int:
     return row.id
 
 
-_PAGE_COLUMNS: tuple[Any, ...] = tuple(
-    col(c)
-    for c in (
-        RegisterEntryRow.number,
-        RegisterEntryRow.registered_at,
-        RegisterEntryRow.document_number,
-        RegisterEntryRow.document_date,
-        RegisterEntryRow.from_name,
-        RegisterEntryRow.to_name,
-        RegisterEntryRow.subject,
-        RegisterEntryRow.action,
-        RegisterEntryRow.remark,
-        RegisterEntryRow.document_id,
-        RegisterEntryRow.cancelled,
+@dataclass(frozen=True)
+class PageContext:
+    """Who reads a register and whose register it is, read in one query for a register page."""
+
+    agency_id: int
+    """The register's agency."""
+    agency_code: str
+    """Its code."""
+    agency_name: str
+    """Its name (the report's heading)."""
+    thai_digits: bool
+    """The agency prints Thai digits."""
+    user: tuple[str, str, bool, str, str | None] | None
+    """(username, role, active, agency code, unit code) of the reader; None when there is no
+    such account (or no reader was named)."""
+
+
+_CONTEXT_SQL = (
+    "SELECT a.id, a.code, a.name, a.thai_digits, u.username, u.role, u.active, ua.code, un.code "
+    "FROM agency AS a LEFT JOIN account AS u ON u.username = ? "
+    "LEFT JOIN agency AS ua ON ua.id = u.agency_id LEFT JOIN unit AS un ON un.id = u.unit_id "
+    "WHERE a.code = ?"
+)
+
+
+def page_context(source: Session | Reader, agency_code: str, username: str | None) -> PageContext | None:
+    """The register's agency and the reader's account facts in one query; None when there is
+    no agency ``agency_code``."""
+    rows = fetch(source, _CONTEXT_SQL, (username or "", agency_code))
+    if not rows:
+        return None
+    a_id, code, name, thai, user, role, active, user_agency, unit = rows[0]
+    return PageContext(
+        agency_id=int(a_id),
+        agency_code=code,
+        agency_name=name,
+        thai_digits=bool(thai),
+        user=None if user is None or username is None else (user, role, bool(active), user_agency, unit),
     )
+
+
+PAGE_COLUMNS = (
+    "number",
+    "registered_at",
+    "document_number",
+    "document_date",
+    "from_name",
+    "to_name",
+    "subject",
+    "action",
+    "remark",
+    "document_id",
+    "cancelled",
+    "seq",
+    "series",
+)
+"""The columns a register page reads."""
+
+_PAGE_SQL = (
+    f"SELECT {', '.join(PAGE_COLUMNS)} FROM register_entry "
+    "WHERE agency_id = ? AND book = ? AND year = ?{after} ORDER BY seq, series{limit}"
 )
 
 
 def register_page(
-    session: Session, agency_id: int, book: str, year: int, *, limit: int | None = None, offset: int = 0
-) -> list[Any]:
+    source: Session | Reader,
+    agency_id: int,
+    book: str,
+    year: int,
+    zone: tzinfo,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    after: tuple[int, str] | None = None,
+) -> list[RegisterRow]:
     """One page of a register, in register order (running number, then series), from the
-    ``ix_register_page`` index: rows with the register's columns as attributes (``number``,
-    ``registered_at``, ``document_number`` ...), read without building ORM objects."""
-    from sqlalchemy import select as core_select
+    ``ix_register_page`` index, read through the driver (no statement building, no ORM
+    objects); each row's ``date`` is its registration day in ``zone``.
 
-    query = (
-        core_select(*_PAGE_COLUMNS)
-        .where(
-            col(RegisterEntryRow.agency_id) == agency_id,
-            col(RegisterEntryRow.book) == book,
-            col(RegisterEntryRow.year) == year,
-        )
-        .order_by(col(RegisterEntryRow.seq), col(RegisterEntryRow.series))
-        .offset(offset)
+    ``after`` = (seq, series) of the last row of the previous page starts the page right
+    after it (keyset pagination: the index seeks there instead of counting ``offset`` rows).
+    """
+    params: list[Any] = [agency_id, book, year]
+    after_sql = ""
+    if after is not None:
+        after_sql = " AND (seq > ? OR (seq = ? AND series > ?))"
+        params += [after[0], after[0], after[1]]
+    limit_sql = ""
+    if limit is not None or offset:
+        limit_sql = " LIMIT ? OFFSET ?"
+        params += [limit if limit is not None else (-1 if is_sqlite(source) else None), offset]
+    sqlite = is_sqlite(source)
+    rows = fetch(source, _PAGE_SQL.format(after=after_sql, limit=limit_sql), params)
+    # The driver's values as the ORM would give them, converted inline (this loop is most of a
+    # page's time): SQLite returns the text SQLAlchemy wrote, PostgreSQL naive datetimes and dates.
+    from_iso, day_iso = datetime.fromisoformat, date.fromisoformat
+    out = []
+    for number, stored, doc_no, doc_date, from_, to, subject, action, remark, doc_id, gone, seq, series in rows:
+        if sqlite:
+            at = from_iso(stored + "+00:00")
+            doc_date = day_iso(doc_date) if doc_date else None
+        else:
+            at = stored.replace(tzinfo=UTC)
+        row = RegisterRow(
+            number, at.astimezone(zone).date(), doc_no, doc_date, from_, to, subject, action, remark, doc_id,
+            bool(gone), at, seq, series,
+        )  # fmt: skip
+        out.append(row)
+    return out
+
+
+def latest_entries(session: Session, document_ids: Sequence[int]) -> dict[int, tuple[str, str, datetime]]:
+    """(number, book, registered_at) of each document's latest register row in the document's
+    own agency (search hits show it)."""
+    if not document_ids:
+        return {}
+    ids = list(document_ids)
+    rows = fetch(
+        session,
+        "SELECT e.document_id, e.number, e.book, e.registered_at FROM register_entry AS e "
+        "JOIN document AS d ON d.id = e.document_id AND d.agency_id = e.agency_id "
+        f"WHERE e.document_id IN ({marks(len(ids))}) ORDER BY e.id",
+        ids,
     )
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.execute(query))
+    return {int(doc_id): (number, book, utc(at)) for doc_id, number, book, at in rows}
 
 
 def entries_for(session: Session, document_ids: Sequence[int]) -> dict[int, list[RegisterEntryRow]]:

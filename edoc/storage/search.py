@@ -17,11 +17,13 @@ Only candidates come out of here: the office checks each against the access poli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, text
 from sqlmodel import Session
+
+from edoc.storage.driver import Reader, fetch, marks
 
 MIN_TRIGRAM = 3
 """Characters a term needs to use the trigram index."""
@@ -29,11 +31,41 @@ MIN_TRIGRAM = 3
 
 @dataclass(frozen=True)
 class Candidate:
-    """A document that matched, before the access check."""
+    """A document that matched, before the access check, with the columns the check and the
+    hit need (read in the same query, so checking a candidate costs no further query)."""
 
     document_id: int
     score: float
     """Higher is more relevant."""
+    agency_id: int = 0
+    """The agency holding this copy."""
+    unit_id: int | None = None
+    """The unit it is with (its holder's unit, else its own), if any."""
+    secrecy: str = "normal"
+    """Its secrecy level."""
+    state: str = ""
+    """Its lifecycle state."""
+    subject: str = ""
+    """เรื่อง."""
+    number: str | None = None
+    """ที่ (None when it has none)."""
+    from_name: str = ""
+    """จาก."""
+    to_name: str = ""
+    """ถึง."""
+
+
+_COLUMNS = (
+    "d.id, {score}, d.agency_id, coalesce(d.holder_unit_id, d.unit_id), d.secrecy, d.state, "
+    "d.subject, d.number, d.from_name, d.to_name"
+)
+
+
+def _candidate(row: tuple[Any, ...]) -> Candidate:
+    doc_id, score, agency_id, unit_id, secrecy, state, subject, number, from_name, to_name = row
+    return Candidate(
+        int(doc_id), float(score), int(agency_id), unit_id, secrecy, state, subject, number, from_name, to_name
+    )
 
 
 def _like(term: str) -> str:
@@ -62,60 +94,106 @@ def _sqlite(
 ) -> list[Candidate]:
     long_terms = [t for t in terms if len(t) >= MIN_TRIGRAM]
     short = [t for t in terms if len(t) < MIN_TRIGRAM]
-    params: dict[str, object] = {"agencies": list(agency_ids), "limit": limit, "offset": offset}
-    where = ["d.agency_id IN :agencies"]
-    for i, term in enumerate(short):
-        params[f"s{i}"] = _like(term)
-        where.append(
-            f"(s.subject LIKE :s{i} ESCAPE '\\' OR s.number LIKE :s{i} ESCAPE '\\' "
-            f"OR s.parties LIKE :s{i} ESCAPE '\\' OR s.body LIKE :s{i} ESCAPE '\\')"
-        )
+    params: list[object] = []
     if long_terms:
-        params["q"] = " AND ".join(_fts_phrase(t) for t in long_terms)
+        params.append(" AND ".join(_fts_phrase(t) for t in long_terms))
+    where = [f"d.agency_id IN ({marks(len(agency_ids))})"]
+    params += list(agency_ids)
+    for term in short:
+        where.append(
+            "(s.subject LIKE ? ESCAPE '\\' OR s.number LIKE ? ESCAPE '\\' "
+            "OR s.parties LIKE ? ESCAPE '\\' OR s.body LIKE ? ESCAPE '\\')"
+        )
+        params += [_like(term)] * 4
+    params += [limit, offset]
+    if long_terms:
         sql = (
-            "SELECT d.id, -bm25(search_text, 10.0, 5.0, 2.0, 1.0) AS score "
+            f"SELECT {_COLUMNS.format(score='-bm25(search_text, 10.0, 5.0, 2.0, 1.0)')} "
             "FROM search_text AS s JOIN document AS d ON d.id = s.rowid "
-            f"WHERE search_text MATCH :q AND {' AND '.join(where)} "
-            "ORDER BY bm25(search_text, 10.0, 5.0, 2.0, 1.0), d.id DESC LIMIT :limit OFFSET :offset"
+            f"WHERE search_text MATCH ? AND {' AND '.join(where)} "
+            "ORDER BY bm25(search_text, 10.0, 5.0, 2.0, 1.0), d.id DESC LIMIT ? OFFSET ?"
         )
     else:
         sql = (
-            "SELECT d.id, 1.0 AS score FROM search_text AS s JOIN document AS d ON d.id = s.rowid "
-            f"WHERE {' AND '.join(where)} ORDER BY d.id DESC LIMIT :limit OFFSET :offset"
+            f"SELECT {_COLUMNS.format(score='1.0')} FROM search_text AS s JOIN document AS d ON d.id = s.rowid "
+            f"WHERE {' AND '.join(where)} ORDER BY d.id DESC LIMIT ? OFFSET ?"
         )
-    stmt = text(sql).bindparams(bindparam("agencies", expanding=True))
-    return [Candidate(int(r[0]), float(r[1])) for r in session.execute(stmt, params)]
+    return [_candidate(r) for r in fetch(session, sql, params)]
 
 
 _PG_TEXT = "edoc_search_text(d.subject, d.number, d.from_name, d.to_name, d.fields_json)"
 
 
 def _pg(session: Session, terms: Sequence[str], agency_ids: Sequence[int], limit: int, offset: int) -> list[Candidate]:
-    params: dict[str, object] = {"agencies": list(agency_ids), "limit": limit, "offset": offset}
-    where = ["d.agency_id IN :agencies"]
-    score = []
-    for i, term in enumerate(terms):
-        params[f"t{i}"] = _like(term)
-        where.append(f"{_PG_TEXT} ILIKE :t{i}")
-        score.append(
-            f"(CASE WHEN d.subject ILIKE :t{i} THEN 10 ELSE 0 END"
-            f" + CASE WHEN coalesce(d.number, '') ILIKE :t{i} THEN 5 ELSE 0 END"
-            f" + CASE WHEN d.from_name ILIKE :t{i} OR d.to_name ILIKE :t{i} THEN 2 ELSE 0 END + 1)"
-        )
-    sql = (
-        f"SELECT d.id, ({' + '.join(score)})::float AS score FROM document AS d "
-        f"WHERE {' AND '.join(where)} ORDER BY score DESC, d.id DESC LIMIT :limit OFFSET :offset"
+    likes = [_like(term) for term in terms]
+    score = " + ".join(
+        "(CASE WHEN d.subject ILIKE ? THEN 10 ELSE 0 END"
+        " + CASE WHEN coalesce(d.number, '') ILIKE ? THEN 5 ELSE 0 END"
+        " + CASE WHEN d.from_name ILIKE ? OR d.to_name ILIKE ? THEN 2 ELSE 0 END + 1)"
+        for _ in terms
     )
-    stmt = text(sql).bindparams(bindparam("agencies", expanding=True))
-    return [Candidate(int(r[0]), float(r[1])) for r in session.execute(stmt, params)]
+    params: list[object] = [p for like in likes for p in (like,) * 4]
+    params += list(agency_ids) + likes + [limit, offset]
+    where = [f"d.agency_id IN ({marks(len(agency_ids))})"] + [f"{_PG_TEXT} ILIKE ?" for _ in terms]
+    sql = (
+        f"SELECT {_COLUMNS.format(score=f'({score})::float AS score')} FROM document AS d "
+        f"WHERE {' AND '.join(where)} ORDER BY score DESC, d.id DESC LIMIT ? OFFSET ?"
+    )
+    return [_candidate(r) for r in fetch(session, sql, params)]
 
 
-def by_register_number(session: Session, number: str, agency_ids: Sequence[int]) -> list[int]:
-    """Documents whose register number (receive or sent) is exactly ``number``."""
+def by_register_number(session: Session, number: str, agency_ids: Sequence[int]) -> list[Candidate]:
+    """Documents whose register number (receive or sent) is exactly ``number`` (newest first)."""
     if not agency_ids:
         return []
-    stmt = text(
-        "SELECT DISTINCT document_id FROM register_entry WHERE number = :n AND agency_id IN :agencies "
-        "ORDER BY document_id DESC"
-    ).bindparams(bindparam("agencies", expanding=True))
-    return [int(r[0]) for r in session.execute(stmt, {"n": number, "agencies": list(agency_ids)})]
+    sql = (
+        f"SELECT {_COLUMNS.format(score='1000000.0')} FROM document AS d WHERE d.id IN ("
+        "SELECT document_id FROM register_entry WHERE number = ? "
+        f"AND agency_id IN ({marks(len(agency_ids))})) ORDER BY d.id DESC"
+    )
+    return [_candidate(r) for r in fetch(session, sql, [number, *agency_ids])]
+
+
+def agency_ids(session: Session, code: str, below: bool) -> list[int]:
+    """Ids of the agencies a search looks in: ``code``'s own, and with ``below`` (auditors)
+    every agency under it in the tree."""
+    if not below:
+        return [int(r[0]) for r in fetch(session, "SELECT id FROM agency WHERE code = ?", [code])]
+    rows = fetch(
+        session,
+        "WITH RECURSIVE down(id, depth) AS (SELECT id, 0 FROM agency WHERE code = ? "
+        "UNION SELECT a.id, down.depth + 1 FROM agency AS a JOIN down ON a.parent_id = down.id "
+        "WHERE down.depth < 64) SELECT DISTINCT id FROM down",
+        [code],
+    )
+    return sorted(int(r[0]) for r in rows)
+
+
+def agency_paths(source: Session | Reader, ids: Iterable[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """(code, codes from the root of the tree down to it) of each agency in ``ids``, in one query."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = fetch(
+        source,
+        "WITH RECURSIVE up(start, id, code, parent_id, depth) AS ("
+        f"SELECT id, id, code, parent_id, 0 FROM agency WHERE id IN ({marks(len(wanted))}) "
+        "UNION ALL SELECT up.start, a.id, a.code, a.parent_id, up.depth + 1 FROM agency AS a "
+        "JOIN up ON a.id = up.parent_id WHERE up.depth < 64) "
+        "SELECT start, id, code FROM up ORDER BY start, depth",
+        wanted,
+    )
+    chains: dict[int, list[tuple[int, str]]] = {}
+    for start, agency_id, code in rows:
+        chains.setdefault(int(start), []).append((int(agency_id), code))
+    out: dict[int, tuple[str, tuple[str, ...]]] = {}
+    for start, chain in chains.items():
+        seen: set[int] = set()
+        path: list[str] = []
+        for agency_id, code in chain:  # from the agency up to the root; a cycle stops the walk
+            if agency_id in seen:
+                break
+            seen.add(agency_id)
+            path.append(code)
+        out[start] = (path[0], tuple(reversed(path)))
+    return out
