@@ -3165,10 +3165,7 @@ class Office:
         if as_user is not None:
             if context.user is None:
                 raise UserNotFound(as_user)
-            name, role, active, agency_code, unit_code = context.user
-            if not active:
-                raise PermissionDenied(f"the account {name!r} is disabled")
-            actor = Actor(username=name, role=Role(role), agency=agency_code, unit=unit_code)
+            actor = self._light_actor(context.user)
             if actor.role is Role.AUDITOR:
                 path = search_store.agency_paths(source, [context.agency_id])[context.agency_id][1]
                 if actor.agency in path:
@@ -3177,15 +3174,12 @@ class Office:
             require(actor, Act.VIEW_REGISTER, context.agency_code)
         return context
 
-    def _light_actor(self, session: Session, username: str) -> Actor:
-        """The acting user in one query, for reads on hot paths (a register page, a search):
-        the same :class:`Actor` as :meth:`_actor` but without the path of their agency (which
-        only auditors' decisions use, and those ask for it)."""
-        from edoc.storage import records as rec_store
-
-        found = rec_store.actor_facts(session, username)
-        if found is None:
-            return self._actor(session, username)[0]  # raises UserNotFound
+    @staticmethod
+    def _light_actor(found: tuple[str, str, bool, str, str | None]) -> Actor:
+        """The acting user from their account facts (username, role, active, agency code, unit
+        code) read by a hot path's own query (a register page, a search): the same
+        :class:`Actor` as :meth:`_actor` but without the path of their agency (which only
+        auditors' decisions use, and those ask for it). A disabled account is refused."""
         name, role, active, agency_code, unit_code = found
         if not active:
             raise PermissionDenied(f"the account {name!r} is disabled")
@@ -3313,8 +3307,13 @@ class Office:
         from edoc.storage import search as search_store
 
         def read(session: Session) -> list[SearchHit]:
-            actor = self._light_actor(session, as_user)
-            agency_ids = search_store.agency_ids(session, actor.agency, actor.role is Role.AUDITOR)
+            searching = search_store.searcher(session, as_user)
+            if searching is None:
+                raise UserNotFound(as_user)
+            actor = self._light_actor(searching[0])
+            agency_ids = [searching[1]]
+            if actor.role is Role.AUDITOR:
+                agency_ids = search_store.agency_ids(session, actor.agency, True)
             wanted = offset + limit
             seen: set[int] = set()
             visible: list[tuple[SearchCandidate, bool]] = []

@@ -32,14 +32,6 @@ CONTENT_KEYS = (
 """Keys of audit payloads that name a PDF the document had at some point."""
 
 
-def documents_by_id(session: Session, ids: Sequence[int]) -> dict[int, DocumentRow]:
-    """Document rows by id, in one query."""
-    if not ids:
-        return {}
-    rows = session.exec(select(DocumentRow).where(col(DocumentRow.id).in_(list(ids))))
-    return {r.id: r for r in rows if r.id is not None}
-
-
 def filed_before(session: Session, agency_id: int, bounds: Mapping[str, datetime]) -> list[DocumentRow]:
     """Filed, not destroyed documents of ``agency_id`` whose class is a key of ``bounds`` and that
     were filed before that class's bound (oldest first)."""
@@ -224,27 +216,3 @@ def insert_documents(session: Session, rows: Sequence[dict[str, Any]]) -> list[i
     if [back.get(i) for i in ids] != [r["subject"] for r in rows]:
         raise RuntimeError("bulk insert returned ids out of order; nothing was stored")
     return ids
-
-
-def actor_facts(session: Session, username: str) -> tuple[str, str, bool, str, str | None] | None:
-    """(username, role, active, agency code, unit code) of an account in one query; None when
-    there is no such account."""
-    from sqlalchemy import select as core_select
-
-    from edoc.storage.tables import AccountRow, AgencyRow, UnitRow
-
-    row = session.execute(
-        core_select(
-            col(AccountRow.username),
-            col(AccountRow.role),
-            col(AccountRow.active),
-            col(AgencyRow.code),
-            col(UnitRow.code),
-        )
-        .join(AgencyRow, col(AgencyRow.id) == col(AccountRow.agency_id))
-        .outerjoin(UnitRow, col(UnitRow.id) == col(AccountRow.unit_id))
-        .where(col(AccountRow.username) == username)
-    ).first()
-    if row is None:
-        return None
-    return str(row[0]), str(row[1]), bool(row[2]), str(row[3]), row[4]

@@ -332,21 +332,6 @@ def latest_entries(session: Session, document_ids: Sequence[int]) -> dict[int, t
     return {int(doc_id): (number, book, utc(at)) for doc_id, number, book, at in rows}
 
 
-def entries_for(session: Session, document_ids: Sequence[int]) -> dict[int, list[RegisterEntryRow]]:
-    """Register rows of many documents at once (oldest first per document)."""
-    if not document_ids:
-        return {}
-    out: dict[int, list[RegisterEntryRow]] = {}
-    rows = session.exec(
-        select(RegisterEntryRow)
-        .where(col(RegisterEntryRow.document_id).in_(list(document_ids)))
-        .order_by(col(RegisterEntryRow.id))
-    )
-    for row in rows:
-        out.setdefault(row.document_id, []).append(row)
-    return out
-
-
 def years_of(session: Session, agency_id: int, book: str) -> list[int]:
     """The years that have rows in the agency's register ``book``."""
     rows = session.execute(

@@ -154,6 +154,21 @@ def by_register_number(session: Session, number: str, agency_ids: Sequence[int])
     return [_candidate(r) for r in fetch(session, sql, [number, *agency_ids])]
 
 
+def searcher(session: Session, username: str) -> tuple[tuple[str, str, bool, str, str | None], int] | None:
+    """((username, role, active, agency code, unit code), agency id) of the account searching,
+    in one query; None when there is no such account."""
+    rows = fetch(
+        session,
+        "SELECT u.username, u.role, u.active, a.code, un.code, a.id FROM account AS u "
+        "JOIN agency AS a ON a.id = u.agency_id LEFT JOIN unit AS un ON un.id = u.unit_id WHERE u.username = ?",
+        [username],
+    )
+    if not rows:
+        return None
+    name, role, active, code, unit, agency_id = rows[0]
+    return (name, role, bool(active), code, unit), int(agency_id)
+
+
 def agency_ids(session: Session, code: str, below: bool) -> list[int]:
     """Ids of the agencies a search looks in: ``code``'s own, and with ``below`` (auditors)
     every agency under it in the tree."""
