@@ -153,6 +153,7 @@ from edoc.registers.views import (
     FiledRecord,
     Received,
     RegisterPage,
+    RegisterRow,
     SearchHit,
 )
 from edoc.settings import SETTINGS_FILE, Settings, default_home, load_settings
@@ -5137,6 +5138,8 @@ class Office:
             document_id=r["document_id"],
             cancelled=r["cancelled"],
             registered_at=at,
+            seq=r["seq"],
+            series=r["series"],
         )
 
     def export_audit_log(self, out: str | os.PathLike[str]) -> BundleSummary:

@@ -535,12 +535,13 @@ def fold(events: Iterable[Event]) -> LogViews:
 
 def register_rows(views: LogViews, agency: str, book: str, year: int) -> list[dict[str, Any]]:
     """The rows of one register (what ``edoc register`` prints), from the log alone, in
-    register order (running number, then series), as dicts of :data:`REGISTER_FIELDS`."""
+    register order (running number, then series), as dicts of :data:`REGISTER_FIELDS` plus
+    ``seq`` and ``series`` (the row's place in register order)."""
     keys = sorted(
         (k for k in views.registers if isinstance(k, tuple) and k[0] == agency and k[1] == book and k[2] == year),
         key=lambda k: (k[4], k[3]),
     )
-    return [dict(zip(REGISTER_FIELDS, views.registers[k], strict=True)) for k in keys]
+    return [{**dict(zip(REGISTER_FIELDS, views.registers[k], strict=True)), "seq": k[4], "series": k[3]} for k in keys]
 
 
 def delivery_status(views: LogViews, document_id: int) -> list[dict[str, Any]]:
