@@ -36,7 +36,7 @@ def registers(office: Office) -> Office:
     office.receive_backlog(PAKCHONG, items, as_user="clerk")
     office.receive_backlog(DISTRICT, items[:3], as_user="dclerk")
     # the sent book: an outgoing and a circular series, so that running numbers repeat
-    letters = new_drafts(office, "officer", 6)
+    letters = new_drafts(office, "officer", 4)
     for i, doc in enumerate(letters):
         office.number_document(doc, as_user="clerk", circular=i % 2 == 1)
     office.cancel_document(letters[2], as_user="clerk", reason="ออกเลขซ้ำเรื่อง")
@@ -63,11 +63,15 @@ def _agency_id(office: Office, code: str) -> int:
     return found
 
 
-@pytest.mark.parametrize("book", ["received", "sent"])
-def test_a_page_has_the_values_the_orm_reads(registers: Office, book: str) -> None:
+def test_a_page_has_the_values_the_orm_reads(registers: Office) -> None:
+    for book in ("received", "sent"):
+        _same_as_orm(registers, book)
+
+
+def _same_as_orm(registers: Office, book: str) -> None:
     page = registers.register(PAKCHONG, book, as_user="clerk")
     orm = _orm_rows(registers, book)
-    assert len(page.rows) == len(orm) == (23 if book == "received" else 6)
+    assert len(page.rows) == len(orm) == (23 if book == "received" else 4)
     for row, stored in zip(page.rows, orm, strict=True):
         assert row.register_number == stored.number and row.document_id == stored.document_id
         assert (row.seq, row.series) == (stored.seq, stored.series)
@@ -89,13 +93,17 @@ def test_a_page_has_the_values_the_orm_reads(registers: Office, book: str) -> No
         assert page.rows[6].remark == "ด่วน"
     else:
         # both series start at 1: register order is the running number, then the series
-        assert [r.seq for r in page.rows] == [1, 1, 2, 2, 3, 3]
+        assert [r.seq for r in page.rows] == [1, 1, 2, 2]
         assert [r.cancelled for r in page.rows].count(True) == 1
     assert page.agency == PAKCHONG and page.agency_name == "เทศบาลเมืองปากช่อง"
 
 
-@pytest.mark.parametrize("book", ["received", "sent"])
-def test_keyset_pages_walk_the_whole_register(registers: Office, book: str) -> None:
+def test_keyset_pages_walk_the_whole_register(registers: Office) -> None:
+    for book in ("received", "sent"):
+        _walk(registers, book)
+
+
+def _walk(registers: Office, book: str) -> None:
     whole = registers.register(PAKCHONG, book, as_user="clerk").rows
     for size in (1, 4, 5, 50):
         walked = []
@@ -123,15 +131,12 @@ def test_keyset_pages_walk_the_whole_register(registers: Office, book: str) -> N
     assert registers.register(PAKCHONG, book, as_user="clerk", limit=2, after=first).rows == whole[1:3]
 
 
-def test_bad_keyset_is_refused(registers: Office) -> None:
+def test_who_may_read_a_register_and_bad_keys(registers: Office) -> None:
     from edoc.errors import InvalidField
 
     for bad in ((1,), ("1", "receive"), (True, "x"), [1, "receive"]):
         with pytest.raises(InvalidField):
             registers.register(PAKCHONG, "received", after=bad)  # type: ignore[arg-type]
-
-
-def test_who_may_read_a_register(registers: Office) -> None:
     registers.add_users(
         [
             User("dauditor", DISTRICT, "นายตรวจ อำเภอ", "ผู้ตรวจสอบ", Role.AUDITOR),
