@@ -2512,8 +2512,13 @@ class Office:
                 level=p.level,
                 appearance=p.appearance,
                 create=p.appearance is None,
+                # as sign_document: an approval's invisible field locks only itself, so the
+                # initials and the executive's signature that follow stay allowed
+                lock=() if p.appearance is None else None,
                 reason=p.reason,
+                location=p.location,
                 when=p.when,
+                tz=self.settings.office.timezone,
                 extra={"location": p.location},
             )
             for d, p in plans.items()

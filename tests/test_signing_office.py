@@ -269,6 +269,21 @@ def test_batch_signs_the_good_and_reports_the_bad(sign_sqlite: Office, home: Pat
     assert office.awaiting_signature(as_user="pc.head2") == [waiting]
 
 
+def test_a_batch_of_drafter_approvals_leaves_the_initials_and_signature_allowed(sign_sqlite: Office) -> None:
+    """Batch signing locks fields exactly as signing one by one: the drafter's approval locks only
+    itself, so the heads' initials and the mayor's signature that follow are allowed changes
+    (a batch once locked every field, and the initials then failed as locked)."""
+    office = sign_sqlite
+    docs = [new_letter(office) for _ in range(2)]
+    roots = office.trust_roots()
+    for who in ("pc.officer", "pc.head", "pc.head2", "pc.mayor"):
+        items = office.sign_documents(docs, as_user=who, level="B-B", workers=2)
+        assert all(i.ok for i in items), [(i.doc_id, i.error) for i in items if not i.ok]
+    for d in docs:
+        assert _row(office, d).state == "signed"
+        assert_pyhanko_valid(_stored(office, d), roots)
+
+
 def test_export_is_exact_access_checked_and_audited(sign_sqlite: Office, home: Path, tmp_path: Path) -> None:
     office = sign_sqlite
     doc = new_letter(office, initials=[])

@@ -48,10 +48,16 @@ class Job:
     """Make a new field (visible at ``place``, else invisible)."""
     place: FieldBox | None = None
     """Where a new visible field goes."""
+    lock: tuple[str, ...] | None = None
+    """What a new field's signature locks (see :func:`~edoc.signing.sign_pdf`; ``()``: itself only)."""
     reason: str | None = None
     """The signature's /Reason."""
+    location: str | None = None
+    """The signature's /Location."""
     when: datetime | None = None
     """Signing time (default: when the worker signs)."""
+    tz: str = "Asia/Bangkok"
+    """Time zone of the date shown in a visible signature."""
     extra: dict[str, Any] = dc_field(default_factory=dict)
     """Anything the caller wants back in the outcome."""
 
@@ -213,9 +219,12 @@ def _do(job: Job, key: SigningKey, services: Services | None) -> BatchOutcome:
             appearance=job.appearance,
             create=job.create,
             place=job.place,
+            lock=job.lock,
             services=services,
             reason=job.reason,
+            location=job.location,
             when=job.when,
+            tz=job.tz,
         )
     except Exception as exc:
         return _failed(job, exc, time.perf_counter() - started)
