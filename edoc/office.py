@@ -2556,6 +2556,7 @@ class Office:
         zone: Any = None,
         key: Any = None,
         identity: Any = None,
+        presigned: tuple[str, Any] | None = None,
     ) -> Any:
         """Add an agency seal's signature to ``row``'s stored PDF inside the caller's act.
 
@@ -2566,12 +2567,15 @@ class Office:
         row points at it, and a ``doc.stamp`` / ``doc.receipt`` event signed by the seal records
         both hashes (``actor`` is who acts; the caller records its own act too). ``level``
         defaults to ``signing.default_level``. Pass ``key``/``identity`` from
-        :meth:`_signing_key` (called before the transaction) to avoid a lookup here. Returns
+        :meth:`_signing_key` (called before the transaction) to avoid a lookup here. ``presigned``
+        is ``(pdf sha256, signed)`` from :meth:`_seal_pdf`, made before the transaction (signing
+        is the slow part; outside the transaction it does not hold the database's write lock):
+        it is used when the row still has that PDF, else the PDF is signed here. Returns
         :class:`~edoc.signing.SealApplied`. Refuses a document without a PDF
         (:class:`~edoc.errors.NoSignedPdf`) or one changed since its last recorded PDF.
         """
         from edoc.errors import NoSignedPdf
-        from edoc.signing import ReceivedStamp, SealApplied, default_stamp_zone, sign_receipt, stamp_received
+        from edoc.signing import ReceivedStamp, SealApplied
 
         if appearance is not None and not isinstance(appearance, ReceivedStamp):
             raise TypeError("appearance must be a ReceivedStamp or None (a receipt)")
@@ -2582,25 +2586,14 @@ class Office:
             raise NoSignedPdf(row.id)
         self._check_unchanged(session, row)
         before = row.pdf_sha256
-        pdf = self._open_content(
-            session, before, self._identity_openers(identity), row
-        )  # the seal opens sealed content
-        services = self._signing_services() if wanted.timestamped else None
-        if appearance is not None:
-            if zone is None:
-                if row.origin == "drafted":
-                    from edoc.documents.render import stamp_zone
-
-                    zone = stamp_zone()
-                else:
-                    zone = default_stamp_zone(pdf)
-            signed = stamp_received(
-                pdf, key, appearance, zone=zone, level=wanted, services=services, tz=self.settings.office.timezone
-            )
-            act = "doc.stamp"
+        if presigned is not None and presigned[0] == before and presigned[1].level is wanted:
+            signed = presigned[1]
         else:
-            signed = sign_receipt(pdf, key, level=wanted, services=services, when=self.now())
-            act = "doc.receipt"
+            pdf = self._open_content(
+                session, before, self._identity_openers(identity), row
+            )  # the seal opens sealed content
+            signed = self._seal_pdf(pdf, row.origin, appearance, key, wanted, zone=zone)
+        act = "doc.stamp" if appearance is not None else "doc.receipt"
         if self._sealed(row.secrecy):
             digest = self._seal_content(session, signed.pdf, self._row_readers(session, row))
         else:
@@ -2639,6 +2632,27 @@ class Office:
             owner=identity.owner,
             signer_serial=signed.signer_serial,
             signing_time=signed.signing_time,
+        )
+
+    def _seal_pdf(self, pdf: bytes, origin: str, appearance: Any, key: Any, level: Any, *, zone: Any = None) -> Any:
+        """The seal's signature over ``pdf`` for :meth:`_apply_seal`: a received stamp in the
+        stamp zone (the renderer's for letters edoc rendered, ``zone`` or the top right of page 1
+        for others), or an invisible receipt when ``appearance`` is None. No database: call it
+        before the act's transaction and hand the result to :meth:`_apply_seal`."""
+        from edoc.signing import default_stamp_zone, sign_receipt, stamp_received
+
+        services = self._signing_services() if level.timestamped else None
+        if appearance is None:
+            return sign_receipt(pdf, key, level=level, services=services, when=self.now())
+        if zone is None:
+            if origin == "drafted":
+                from edoc.documents.render import stamp_zone
+
+                zone = stamp_zone()
+            else:
+                zone = default_stamp_zone(pdf)
+        return stamp_received(
+            pdf, key, appearance, zone=zone, level=level, services=services, tz=self.settings.office.timezone
         )
 
     def refresh_document_ltv(self, doc_id: int, *, as_user: str) -> dict[str, Any]:
@@ -2894,11 +2908,12 @@ class Office:
         self._run(act)
 
     def _take_receive_number(
-        self, session: Session, row: DocumentRow, *, remark: str = ""
+        self, session: Session, row: DocumentRow, *, remark: str = "", at: datetime | None = None
     ) -> tuple[IssuedNumber, reg_store.NewEntry]:
         """Take the next receive number (เลขรับ) of ``row``'s agency and write its row in the
         register of received documents, in the act's transaction (no event: the caller records
-        it with :meth:`_register_payload`). A document is received once: :class:`AlreadyReceived`."""
+        it with :meth:`_register_payload`), registered ``at`` (default now). A document is
+        received once: :class:`AlreadyReceived`."""
         assert row.id is not None, "flush the document before registering it"
         reg_store.lock_document(session, row)
         existing = reg_store.entries_of(session, row.id, Book.RECEIVED.value)
@@ -2906,7 +2921,7 @@ class Office:
             raise AlreadyReceived(row.id, existing[0].number)
         agency = session.get(AgencyRow, row.agency_id)
         assert agency is not None and agency.id is not None
-        now = self.now()
+        now = at or self.now()
         year = numbering_year(self._local(now).date(), self._numbering_rules().year)
         seq = reg_store.next_seq(session, agency.id, RECEIVE_SERIES.key, year)
         number = IssuedNumber(agency.code, RECEIVE_SERIES, year, seq, format_number(RECEIVE_SERIES, seq, year, ""))
@@ -3008,6 +3023,29 @@ class Office:
         agency_code = self._read(lambda s: self._check_receivable(s, doc_id, as_user))
         event_signer = self._event_signer(as_user)
         key, identity = self._signing_key(f"{pki_model.AGENCY_PREFIX}{agency_code}")
+        wanted = self._default_level(level)
+
+        # The stamp is signed before the act's transaction, for the receive number the act will
+        # most likely take (the next one) and the time it will record: signing is the slow part,
+        # and inside the transaction it would hold the database's write lock. The act checks
+        # that it took that number for that PDF; when another receive came first, it stamps
+        # again inside the transaction.
+        def plan(session: Session) -> tuple[str, str, Any, datetime, bytes | None, str]:
+            row = self._document_row(session, doc_id)
+            agency = session.get(AgencyRow, row.agency_id)
+            assert agency is not None and agency.id is not None and row.pdf_sha256 is not None
+            at = self.now()
+            year = numbering_year(self._local(at).date(), self._numbering_rules().year)
+            seq = reg_store.last_seq(session, agency.id, RECEIVE_SERIES.key, year) + 1
+            text = format_number(RECEIVE_SERIES, seq, year, "")
+            stamp = ReceivedStamp(agency=agency.name, number=text, when=at, thai_digits=agency.thai_digits)
+            # sealed content is opened by the seal inside the act (no plaintext outside it)
+            pdf = None if self._sealed(row.secrecy) else self.db.blobs.get(session, row.pdf_sha256)
+            return row.pdf_sha256, text, stamp, at, pdf, row.origin
+
+        before_sha, planned, planned_stamp, at, pdf, origin = self._read(plan)
+        presigned = None if pdf is None else (before_sha, self._seal_pdf(pdf, origin, planned_stamp, key, wanted))
+        seal = self._seal_of(agency_code, identity)
 
         def act(session: Session) -> Received:
             row, actor = self._registers_target(session, doc_id, as_user)
@@ -3015,7 +3053,7 @@ class Office:
             if row.origin not in self._INCOMING_ORIGINS:
                 raise InvalidState(f"document {doc_id}", f"{row.origin} here", "be received")
             self._change_state(session, row, DocumentEvent.REGISTER)
-            number, entry = self._take_receive_number(session, row, remark=note)
+            number, entry = self._take_receive_number(session, row, remark=note, at=at)
             agency = session.get(AgencyRow, row.agency_id)
             assert agency is not None and row.id is not None
             before = row.pdf_sha256
@@ -3025,9 +3063,17 @@ class Office:
                 agency=agency.name, number=number.text, when=entry.registered_at, thai_digits=agency.thai_digits
             )
             sealed = self._apply_seal(
-                session, row, stamp, owner=identity.owner, actor=actor.username, level=level, key=key, identity=identity
+                session,
+                row,
+                stamp,
+                owner=identity.owner,
+                actor=actor.username,
+                level=level,
+                key=key,
+                identity=identity,
+                presigned=presigned if stamp == planned_stamp else None,
             )
-            registered = self._routing_on_registered(session, row, number, actor)
+            registered = self._routing_on_registered(session, row, number, actor, seal=seal)
             delivery = {"consignment": registered[0], "evidence": registered[1]} if registered else {}
             self._record(
                 session,
@@ -4176,13 +4222,14 @@ class Office:
         return self._read(result)
 
     def _routing_on_registered(
-        self, session: Session, row: DocumentRow, number: IssuedNumber, actor: Actor
+        self, session: Session, row: DocumentRow, number: IssuedNumber, actor: Actor, *, seal: Any = None
     ) -> tuple[str, str] | None:
         """Hook for receiving (issue 7): called in the receive act's transaction once ``row`` has its
         receive number and stamp. For a delivered copy this records the consignment's
-        ``registered`` evidence (sealed by the receiving agency, with the receive number) and
-        returns ``(consignment, evidence digest)`` for the receive event; for every received
-        document it starts the route here with the registering clerk as holder."""
+        ``registered`` evidence (sealed by the receiving agency, with the receive number; ``seal``
+        is that agency's seal when the caller already has it) and returns ``(consignment, evidence
+        digest)`` for the receive event; for every received document it starts the route here with
+        the registering clerk as holder."""
         from edoc.routing import delivery as dl
         from edoc.routing import flow
         from edoc.storage import routing as route_store
@@ -4196,7 +4243,8 @@ class Office:
         if d is not None:
             assert d.id is not None
             agency = route_store.agency_row_by_id(session, d.recipient_id)
-            seal = self._seal(agency.code)
+            if seal is None or seal.agency != agency.code:
+                seal = self._seal(agency.code)
             last = route_store.last_evidence(session, d.id)
             assert last is not None
             previous = dl.Evidence.decode(last.body.encode("utf-8"))

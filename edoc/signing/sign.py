@@ -206,9 +206,17 @@ async def _sign(
     validation_info = await session.perform_presign_validation(writer)
     reserved = key.reserved.get(reserve_key)
     if reserved is None:
-        reserved = await session.estimate_signature_container_size(validation_info, tight=False)
+        shape = _shape(key) if reserve_key[0] is Level.B_B else None
+        known = _RESERVED_BY_SHAPE.get(shape) if shape is not None else None
+        if known is not None:
+            # the certificates go into the CMS as they are: only the leaf's length differs
+            estimate = known[0] + len(key.asn1_certificate.dump()) - known[1]
+        else:
+            estimate = await session.estimate_signature_container_size(validation_info, tight=False)
+            if shape is not None:
+                _RESERVED_BY_SHAPE[shape] = (estimate, len(key.asn1_certificate.dump()))
         # time-stamp tokens and OCSP-less CMS vary a little: keep a margin, even and generous
-        reserved = ((reserved + 2048) // 1024) * 1024
+        reserved = ((estimate + 2048) // 1024) * 1024
         key.reserved[reserve_key] = reserved
     tbs = session.prepare_tbs_document(
         validation_info=validation_info, bytes_reserved=reserved, appearance_text_params=params
@@ -259,6 +267,22 @@ class _Boxed:
 
 async def _boxed(coro: Coroutine[Any, Any, T]) -> _Boxed:
     return _Boxed(await coro)
+
+
+_RESERVED_BY_SHAPE: dict[tuple[Any, ...], tuple[int, int]] = {}
+"""pyHanko's estimate of a B-B signature's CMS (a dry run of a whole signature), per key shape,
+with the length of the leaf certificate it was made for. Every agency seal of an office has the
+same shape: estimating once serves all of them (a circular to 343 agencies stamps with 343 keys)."""
+
+
+def _shape(key: SigningKey) -> tuple[Any, ...] | None:
+    """What a B-B CMS's size depends on besides the leaf certificate's length: the key's
+    algorithm and size (the signature's length) and the chain (embedded as is)."""
+    if key.credentials.key is None:
+        return None  # a token's signer: estimated per key, as before
+    public = key.certificate.public_key()
+    size = getattr(public, "key_size", 0)
+    return (type(public).__name__, size, tuple(c.dump() for c in key.asn1_chain))
 
 
 def _run(coro: Coroutine[Any, Any, T], vc: ValidationContext | None) -> T:
