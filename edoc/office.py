@@ -4013,9 +4013,10 @@ class Office:
         refused (``duplicate``).
 
         The send is one transaction that accepts it for every recipient (evidence
-        ``submission-accepted``, sealed by the sender), then one transaction per recipient that
-        delivers its copy (evidence ``delivered``). A crash leaves every recipient either fully
-        delivered or only accepted; running the same send again delivers the rest.
+        ``submission-accepted``, sealed by the sender), then transactions that deliver the
+        copies, ``routing.deliveries_per_transaction`` recipients each (evidence ``delivered``).
+        A crash leaves every recipient either fully delivered or only accepted; running the same
+        send again delivers the rest.
         """
         from edoc.routing import delivery as dl
         from edoc.routing import flow
@@ -4202,9 +4203,20 @@ class Office:
                 },
             )
 
-        for i, (consignment, _code) in enumerate(pending, start=1):
-            self._run(partial(deliver, consignment))
-            self._fault(f"send:delivered:{i}")
+        # a few transactions, not one per recipient: each commit is a disk flush
+        size = max(1, self.settings.routing.deliveries_per_transaction)
+        done = 0
+        for start in range(0, len(pending), size):
+            chunk = [consignment for consignment, _code in pending[start : start + size]]
+
+            def deliver_all(session: Session, chunk: list[str] = chunk) -> None:
+                for consignment in chunk:
+                    deliver(consignment, session)
+
+            self._run(deliver_all)
+            for i in range(done + 1, done + len(chunk) + 1):
+                self._fault(f"send:delivered:{i}")
+            done += len(chunk)
 
         def result(session: Session) -> SendResult:
             rows = route_store.deliveries_of(session, doc_id)

@@ -91,6 +91,9 @@ class RoutingSettings:
     """Default due date, in working days after receipt, per urgency."""
     holidays: list[str] = field(default_factory=list)
     """Public holidays (ISO dates, ``"2026-12-07"``) skipped when counting working days."""
+    deliveries_per_transaction: int = 100
+    """A send delivers its copies this many to a transaction (each recipient is still whole:
+    a transaction either delivers all of its recipients or none); 1 commits each alone."""
 
 
 @dataclass(frozen=True)

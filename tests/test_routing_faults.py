@@ -41,14 +41,31 @@ def _copies(office: Office, doc: int) -> list[int]:
     return office._read(read)
 
 
+def _per_transaction(home: Path, n: int) -> None:
+    import tomllib
+
+    import tomli_w
+
+    path = home / "edoc.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data.setdefault("routing", {})["deliveries_per_transaction"] = n
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+
+
 @pytest.mark.parametrize(
-    ("fault", "delivered"),
-    [("send:accepted", 0), ("send:in-delivery", 0), ("send:delivered:2", 2)],
+    ("fault", "per_transaction", "delivered"),
+    [
+        ("send:accepted", 100, 0),
+        ("send:in-delivery", 100, 0),  # killed inside the first transaction: none delivered
+        ("send:delivered:2", 1, 2),
+        ("send:delivered:1", 2, 2),  # two recipients to a transaction: both or neither
+    ],
 )
 def test_a_send_killed_midway_is_whole_per_recipient_and_resumes(
-    home: Path, db_url: str | None, fault: str, delivered: int
+    home: Path, db_url: str | None, fault: str, per_transaction: int, delivered: int
 ) -> None:
     make_home(home, db_url)
+    _per_transaction(home, per_transaction)
     with open_home(home, db_url) as office:
         doc = signed_letter(office)
     assert _send(home, db_url, doc, fault) == 86  # killed at the fault point

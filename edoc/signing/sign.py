@@ -81,6 +81,7 @@ def sign_pdf(
     certify: bool = False,
     when: datetime | None = None,
     tz: str = "Asia/Bangkok",
+    opened: tuple[IncrementalPdfFileWriter, list[FieldInfo]] | None = None,
 ) -> Signed:
     """Sign ``pdf`` in the field ``field`` and return the signed PDF.
 
@@ -89,7 +90,9 @@ def sign_pdf(
     made: visible at ``place``, invisible without it; its lock covers ``lock`` (default: every
     field there is now) and itself. ``appearance`` draws the visible mark. ``certify`` makes a
     certification signature (DocMDP, form filling allowed): only for the first signature of a
-    document that will never be stamped afterwards (see ``docs/signing-design.md``).
+    document that will never be stamped afterwards (see ``docs/signing-design.md``). ``opened``
+    is the incremental writer over ``pdf`` and its fields, when the caller has read them already
+    (parsing the PDF twice costs a few milliseconds per signature).
     """
     level = Level.parse(level)
     field = validate_field_name(field)
@@ -100,8 +103,11 @@ def sign_pdf(
     at = when or (appearance.when if appearance is not None else None) or datetime.now(UTC)
     if at.tzinfo is None:
         raise ValueError("when must be timezone-aware")
-    writer = fieldmod.open_writer(pdf)
-    existing = fieldmod.inspect_fields(writer.prev)
+    if opened is not None:  # the caller opened ``pdf`` and read its fields already
+        writer, existing = opened
+    else:
+        writer = fieldmod.open_writer(pdf)
+        existing = fieldmod.inspect_fields(writer.prev)
     by_name = {f.name: f for f in existing}
     new_spec: SigFieldSpec | None = None
     target_page: int | None
@@ -385,7 +391,8 @@ def stamp_received(
     if not isinstance(stamp, ReceivedStamp):
         raise TypeError("stamp must be a ReceivedStamp")
     zone = FieldBox.of(zone)
-    existing = fieldmod.inspect_fields(pdf)
+    writer = fieldmod.open_writer(pdf)
+    existing = fieldmod.inspect_fields(writer.prev)
     rect = fieldmod.stamp_slot(existing, zone, size)
     name = fieldmod.next_stamp_name(existing)
     return sign_pdf(
@@ -400,6 +407,7 @@ def stamp_received(
         reason="ลงรับหนังสือ (received)",
         when=stamp.when,
         tz=tz,
+        opened=(writer, existing),
     )
 
 
