@@ -3030,7 +3030,7 @@ class Office:
         # and inside the transaction it would hold the database's write lock. The act checks
         # that it took that number for that PDF; when another receive came first, it stamps
         # again inside the transaction.
-        def plan(session: Session) -> tuple[str, str, Any, datetime, bytes | None, str]:
+        def plan(session: Session) -> tuple[str, Any, datetime, bytes | None, str]:
             row = self._document_row(session, doc_id)
             agency = session.get(AgencyRow, row.agency_id)
             assert agency is not None and agency.id is not None and row.pdf_sha256 is not None
@@ -3041,9 +3041,9 @@ class Office:
             stamp = ReceivedStamp(agency=agency.name, number=text, when=at, thai_digits=agency.thai_digits)
             # sealed content is opened by the seal inside the act (no plaintext outside it)
             pdf = None if self._sealed(row.secrecy) else self.db.blobs.get(session, row.pdf_sha256)
-            return row.pdf_sha256, text, stamp, at, pdf, row.origin
+            return row.pdf_sha256, stamp, at, pdf, row.origin
 
-        before_sha, planned, planned_stamp, at, pdf, origin = self._read(plan)
+        before_sha, planned_stamp, at, pdf, origin = self._read(plan)
         presigned = None if pdf is None else (before_sha, self._seal_pdf(pdf, origin, planned_stamp, key, wanted))
         seal = self._seal_of(agency_code, identity)
 

@@ -136,7 +136,8 @@ class GlyfCutter:
         for i in range(count):
             tag, _check, offset, length = struct.unpack(">4sIII", font[12 + 16 * i : 28 + 16 * i])
             raw[tag.decode("latin-1")] = font[offset : offset + length]
-        if not {"glyf", "loca", "head", "maxp", "hhea", "hmtx"} <= raw.keys() or set(raw) - {*cls._KEEP, "glyf", "loca"}:
+        needed = {"glyf", "loca", "head", "maxp", "hhea", "hmtx"}
+        if not needed <= raw.keys() or set(raw) - {*cls._KEEP, "glyf", "loca"}:
             return None
         (glyphs,) = struct.unpack(">H", raw["maxp"][4:6])
         (long_loca,) = struct.unpack(">h", raw["head"][50:52])
