@@ -23,7 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from asn1crypto import algos, cms, core, tsp
+from asn1crypto import (
+    algos,
+    cms,
+    core,
+    tsp,  # noqa: F401  (registers the ESS attribute types with cms)
+)
 from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -113,46 +118,52 @@ def _template(seal: Seal) -> _Template:
     found = _TEMPLATES.get(ders)
     if found is not None:
         return found
-    cert = ax509.Certificate.load(ders[0])
-    ess = tsp.SigningCertificateV2(
-        {
-            "certs": [
-                tsp.ESSCertIDv2(
-                    {
-                        "hash_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
-                        "cert_hash": hashlib.sha256(ders[0]).digest(),
-                    }
-                )
-            ]
-        }
-    )
-    sid = cms.SignerIdentifier(
-        {
-            "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                {"issuer": cert.issuer, "serial_number": cert.serial_number}
-            )
-        }
-    )
-    digest = algos.DigestAlgorithm({"algorithm": "sha256"})
-    head = (
-        cms.CMSVersion("v1").dump()
-        + cms.DigestAlgorithms([digest]).dump()
-        + cms.EncapsulatedContentInfo({"content_type": "data"}).dump()
-    )
+    # Encoded by hand from the certificate's own bytes: building these values with asn1crypto
+    # re-encodes them level by level (about 5 ms for each new seal, and a circular meets 343).
+    # tests/test_routing_seals_der.py checks them against asn1crypto's encoding.
+    tbs = ax509.Certificate.load(ders[0])["tbs_certificate"]
+    ess = _tlv(0x30, _tlv(0x30, _tlv(0x30, _tlv(0x04, hashlib.sha256(ders[0]).digest()))))
+    head, digest, content_type, ess_type = _constants()
     found = _Template(
         head=head,
         certificates=_tlv(0xA0, b"".join(ders)),
-        sid=sid.dump(),
-        digest_algorithm=digest.dump(),
-        signature_algorithm=algos.SignedDigestAlgorithm({"algorithm": _signature_algorithm(seal.certificate)}).dump(),
-        fixed_attributes=(
-            cms.CMSAttribute({"type": "content_type", "values": ["data"]}).dump(),
-            cms.CMSAttribute({"type": "signing_certificate_v2", "values": [ess]}).dump(),
-        ),
+        sid=_tlv(0x30, tbs["issuer"].dump() + tbs["serial_number"].dump()),
+        digest_algorithm=digest,
+        signature_algorithm=_signature_algorithm_der(_signature_algorithm(seal.certificate)),
+        fixed_attributes=(content_type, _tlv(0x30, ess_type + _tlv(0x31, ess))),
     )
     if len(_TEMPLATES) > 4096:
         _TEMPLATES.clear()
     _TEMPLATES[ders] = found
+    return found
+
+
+_CONSTANTS: list[tuple[bytes, bytes, bytes, bytes]] = []
+
+
+def _constants() -> tuple[bytes, bytes, bytes, bytes]:
+    """What every seal's signature shares: SignedData's version, digest algorithms and
+    encapsulated content info; SHA-256's AlgorithmIdentifier; the content-type attribute; the
+    signing-certificate-v2 attribute type."""
+    if not _CONSTANTS:
+        digest = algos.DigestAlgorithm({"algorithm": "sha256"})
+        head = (
+            cms.CMSVersion("v1").dump()
+            + cms.DigestAlgorithms([digest]).dump()
+            + cms.EncapsulatedContentInfo({"content_type": "data"}).dump()
+        )
+        content_type = cms.CMSAttribute({"type": "content_type", "values": ["data"]}).dump()
+        _CONSTANTS.append((head, digest.dump(), content_type, cms.CMSAttributeType("signing_certificate_v2").dump()))
+    return _CONSTANTS[0]
+
+
+_SIGNATURE_ALGORITHMS: dict[str, bytes] = {}
+
+
+def _signature_algorithm_der(name: str) -> bytes:
+    found = _SIGNATURE_ALGORITHMS.get(name)
+    if found is None:
+        found = _SIGNATURE_ALGORITHMS[name] = algos.SignedDigestAlgorithm({"algorithm": name}).dump()
     return found
 
 

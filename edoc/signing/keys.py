@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyhanko.sign.attributes import CMSAttributeProvider, SignedAttributeProviderSpec, SigningCertificateV2Provider
-from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
@@ -116,7 +115,7 @@ class KeySigner(Signer):
             cert_registry=SimpleCertificateStore.from_certs(chain),
         )
         self._key = key
-        self._signing_certificate_v2 = as_signing_certificate_v2(certificate).dump()
+        self._signing_certificate_v2 = signing_certificate_v2(certificate)
 
     # asn1crypto re-encodes a value built in Python (rather than parsed) every time its bytes are
     # asked for, and its parent asks once per level: a signing-certificate-v2 attribute costs
@@ -159,6 +158,30 @@ class KeySigner(Signer):
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return key.sign(data)
         raise SigningFailed(f"unsupported key type {type(key).__name__}")  # pragma: no cover
+
+
+def signing_certificate_v2(certificate: asn1_x509.Certificate) -> bytes:
+    """The ESS signing-certificate-v2 value (RFC 5035) that pyHanko makes for ``certificate``
+    (SHA-256, the default algorithm left out; the issuer and serial number), encoded from the
+    certificate's own bytes: asn1crypto takes milliseconds to build it, and every new key (a
+    circular stamps with one seal per agency) needs one. tests/test_routing_seals_der.py checks
+    it against pyHanko's."""
+    import hashlib
+
+    tbs = certificate["tbs_certificate"]
+    issuer = _tlv(0x30, _tlv(0xA4, tbs["issuer"].dump()))  # GeneralNames: one directoryName
+    issuer_serial = _tlv(0x30, issuer + tbs["serial_number"].dump())
+    cert_id = _tlv(0x30, _tlv(0x04, hashlib.sha256(certificate.dump()).digest()) + issuer_serial)
+    return _tlv(0x30, _tlv(0x30, cert_id))
+
+
+def _tlv(tag: int, value: bytes) -> bytes:
+    """A DER tag-length-value (definite length)."""
+    n = len(value)
+    if n < 0x80:
+        return bytes([tag, n]) + value
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw + value
 
 
 class _SigningCertificateV2(CMSAttributeProvider):
