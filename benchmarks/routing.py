@@ -119,21 +119,22 @@ def _unlock(office: Any, owners: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def _receive_share(args: tuple[str, str | None, list[tuple[int, str, str]]]) -> tuple[float, float, int]:
-    """In a worker: unlock the share's keys, then receive its copies. (unlock s, receive s, n)."""
+def _receive_share(args: tuple[str, str | None, list[tuple[int, str, str]]]) -> tuple[float, float, int, float]:
+    """In a worker: unlock the share's keys, then receive its copies. (unlock s, receive s, n,
+    receive CPU s)."""
     home, db_url, share = args
     from edoc.office import open_office
 
     with open_office(Path(home), db_url, passphrases=_passphrases()) as office:
         unlock = _unlock(office, [o for _, clerk, code in share for o in (clerk, f"agency:{code}")])
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for copy_id, clerk, _code in share:
             office.receive_document(copy_id, as_user=clerk, level="B-B")
-        return unlock, time.perf_counter() - started, len(share)
+        return unlock, time.perf_counter() - started, len(share), time.process_time() - cpu
 
 
-def _stamp_share(args: tuple[bytes, bytes, bytes, int]) -> float:
-    """In a worker: the bare received stamp, ``n`` times on the same PDF (the peer)."""
+def _stamp_share(args: tuple[bytes, bytes, bytes, int]) -> tuple[float, float]:
+    """In a worker: the bare received stamp, ``n`` times on the same PDF (the peer). (s, CPU s)"""
     pdf, key_der, cert_der, n = args
     from datetime import UTC, datetime
 
@@ -147,14 +148,14 @@ def _stamp_share(args: tuple[bytes, bytes, bytes, int]) -> float:
 
     private = load_der_private_key(key_der, None)
     key = SigningKey(Credentials(x509.load_der_x509_certificate(cert_der), (), key=private))  # type: ignore[arg-type]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for i in range(n):
         stamp = ReceivedStamp(agency="อำเภอปากช่อง", number=str(i + 1), when=datetime.now(UTC))
         stamp_received(pdf, key, stamp, zone=FieldBox.of(stamp_zone()), level=Level.B_B)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
-def _peer_send(n: int) -> float:
+def _peer_send(n: int) -> tuple[float, float]:
     """Bare sqlite3 + ECDSA: the rows and signatures of a send to ``n`` agencies."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -167,7 +168,7 @@ def _peer_send(n: int) -> float:
         con.execute("CREATE TABLE doc (id INTEGER PRIMARY KEY, agency INT, subject TEXT, sha TEXT)")
         con.execute("CREATE TABLE delivery (id INTEGER PRIMARY KEY, consignment TEXT UNIQUE, copy INT, state TEXT)")
         con.execute("CREATE TABLE evidence (id INTEGER PRIMARY KEY, delivery INT, seq INT, body TEXT, sig BLOB)")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         con.execute("BEGIN IMMEDIATE")
         for i in range(n):
             body = f'{{"consignment":"c{i}","seq":0}}'.encode()
@@ -187,9 +188,9 @@ def _peer_send(n: int) -> float:
                 (i, body, key.sign(body, ec.ECDSA(hashes.SHA256()))),
             )
             con.execute("COMMIT")
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         con.close()
-    return elapsed
+    return elapsed, cpu
 
 
 def run(db_url: str | None, agencies: int, workers: int) -> list[Result]:
@@ -203,9 +204,9 @@ def run(db_url: str | None, agencies: int, workers: int) -> list[Result]:
         setup = time.perf_counter() - t0
         with open_office(home, db_url, passphrases=_passphrases()) as office:
             unlock_send = _unlock(office, ["pc.clerk", "agency:PAKCHONG"])
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             sent = office.send_document(doc, as_user="pc.clerk", under=PROVINCE)
-            send_s = time.perf_counter() - started
+            send_s, send_cpu = time.perf_counter() - started, time.process_time() - cpu
             n = len(sent.recipients)
             assert all(r.copy_id is not None for r in sent.recipients)
         jobs = [(r.copy_id or 0, clerks[r.agency], r.agency) for r in sent.recipients]
@@ -217,6 +218,7 @@ def run(db_url: str | None, agencies: int, workers: int) -> list[Result]:
         receive_wall = time.perf_counter() - started
         unlock_recv = max(o[0] for o in outcomes)
         receive_s = receive_wall - unlock_recv  # the clock of the acts themselves
+        receive_cpu = sum(o[3] for o in outcomes)
         with open_office(home, db_url, passphrases=_passphrases()) as office:
             status = office.document_status(doc, as_user="pc.clerk")
             registered = sum(1 for r in status.recipients if r.state.value == "registered")
@@ -228,15 +230,22 @@ def run(db_url: str | None, agencies: int, workers: int) -> list[Result]:
             key_der = identity.private_key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())  # type: ignore[union-attr]
             cert_der = identity.der
             pdf = office._read(lambda s: office.db.blobs.get(s, office._document_row(s, doc).pdf_sha256 or ""))
-    peer_send = _peer_send(n)
+    peer_send, peer_send_cpu = _peer_send(n)
     per = [len(s) for s in shares]
     ctx = multiprocessing.get_context("fork")
     started = time.perf_counter()
     with ctx.Pool(workers) as pool:
-        pool.map(_stamp_share, [(pdf, key_der, cert_der, k) for k in per])
+        stamped = pool.map(_stamp_share, [(pdf, key_der, cert_der, k) for k in per])
     peer_receive = time.perf_counter() - started
+    peer_receive_cpu = sum(c for _, c in stamped)
     total = send_s + receive_s
+    total_cpu = send_cpu + receive_cpu
+    peer_cpu = peer_send_cpu + peer_receive_cpu
     note = f"{n} agencies, {workers} workers"
+    # CPU seconds do not depend on what else the machine runs; on idle cores the circular takes
+    # about send CPU + receive CPU / workers (PostgreSQL's own CPU is not counted)
+    idle = send_cpu + receive_cpu / workers
+    peer_idle = peer_send_cpu + peer_receive_cpu / workers
     return [
         Result(
             f"{label}: send (submission + {n} deliveries)", send_s, "s", "bare sqlite3 + ECDSA", peer_send, note=note
@@ -258,6 +267,18 @@ def run(db_url: str | None, agencies: int, workers: int) -> list[Result]:
             "ms",
             "bare peers",
             (peer_send + peer_receive) / n * 1000,
+        ),
+        Result(f"{label}: send, CPU", send_cpu, "s", "bare sqlite3 + ECDSA", peer_send_cpu),
+        Result(f"{label}: receive, CPU (all workers)", receive_cpu, "s", "bare stamp signatures", peer_receive_cpu),
+        Result(f"{label}: circular end to end, CPU", total_cpu, "s", "bare peers", peer_cpu),
+        Result(
+            f"{label}: end to end on {workers} idle cores (from CPU)",
+            idle,
+            "s",
+            "bare peers",
+            peer_idle,
+            target="< 10 s",
+            note="send CPU + receive CPU / workers",
         ),
         Result(
             f"{label}: key unlocks (once per session)",
