@@ -3020,30 +3020,29 @@ class Office:
             raise TypeError("document id must be an int")
         note = one_line(remark or "")
         self._default_level(level)  # a bad level is bad input before anything else
-        agency_code = self._read(lambda s: self._check_receivable(s, doc_id, as_user))
-        event_signer = self._event_signer(as_user)
-        key, identity = self._signing_key(f"{pki_model.AGENCY_PREFIX}{agency_code}")
-        wanted = self._default_level(level)
-
         # The stamp is signed before the act's transaction, for the receive number the act will
         # most likely take (the next one) and the time it will record: signing is the slow part,
         # and inside the transaction it would hold the database's write lock. The act checks
         # that it took that number for that PDF; when another receive came first, it stamps
         # again inside the transaction.
-        def plan(session: Session) -> tuple[str, Any, datetime, bytes | None, str]:
+        def check_and_plan(session: Session) -> tuple[str, str, str, bool, str, bytes | None, str]:
+            agency_code = self._check_receivable(session, doc_id, as_user)
             row = self._document_row(session, doc_id)
             agency = session.get(AgencyRow, row.agency_id)
             assert agency is not None and agency.id is not None and row.pdf_sha256 is not None
-            at = self.now()
-            year = numbering_year(self._local(at).date(), self._numbering_rules().year)
+            year = numbering_year(self._local(self.now()).date(), self._numbering_rules().year)
             seq = reg_store.last_seq(session, agency.id, RECEIVE_SERIES.key, year) + 1
             text = format_number(RECEIVE_SERIES, seq, year, "")
-            stamp = ReceivedStamp(agency=agency.name, number=text, when=at, thai_digits=agency.thai_digits)
             # sealed content is opened by the seal inside the act (no plaintext outside it)
             pdf = None if self._sealed(row.secrecy) else self.db.blobs.get(session, row.pdf_sha256)
-            return row.pdf_sha256, stamp, at, pdf, row.origin
+            return agency_code, row.pdf_sha256, agency.name, agency.thai_digits, text, pdf, row.origin
 
-        before_sha, planned_stamp, at, pdf, origin = self._read(plan)
+        agency_code, before_sha, agency_name, thai_digits, planned, pdf, origin = self._read(check_and_plan)
+        event_signer = self._event_signer(as_user)
+        key, identity = self._signing_key(f"{pki_model.AGENCY_PREFIX}{agency_code}")
+        wanted = self._default_level(level)
+        at = self.now()
+        planned_stamp = ReceivedStamp(agency=agency_name, number=planned, when=at, thai_digits=thai_digits)
         presigned = None if pdf is None else (before_sha, self._seal_pdf(pdf, origin, planned_stamp, key, wanted))
         seal = self._seal_of(agency_code, identity)
 
