@@ -61,15 +61,22 @@ def test_readme_tour_runs(tmp_path: Path) -> None:
     home.mkdir()
     (home / "letter.toml").write_text(_blocks(tour, "toml")[0], encoding="utf-8")
     script = "\n".join(_blocks(tour, "sh")).replace(TOUR_PORT, port)
+    # ``edoc`` as a real program on PATH (as the console script is), not a shell function: the
+    # tour's ``edoc pki serve &`` then ``kill $SERVE`` must stop the server itself, and a
+    # function in the background is a subshell whose child python would outlive the kill
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "edoc").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m edoc "$@"\n', encoding="utf-8")
+    (bin_dir / "edoc").chmod(0o755)
     prelude = (
         "set -euo pipefail\n"
-        f'edoc() {{ "{sys.executable}" -m edoc "$@"; }}\n'
         f'python3() {{ "{sys.executable}" "$@"; }}\n'
         "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n"
         "cd ~\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDOC_")}
     env.update(HOME=str(home), PYTHONPATH=str(ROOT), LANG="C.UTF-8", EDOC_LANG="en", COLUMNS="200")
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     run = subprocess.run(
         ["bash", "-c", prelude + script],
         cwd=home,
@@ -79,6 +86,16 @@ def test_readme_tour_runs(tmp_path: Path) -> None:
         timeout=1500,
     )
     assert run.returncode == 0, f"tour failed ({run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    # `kill $SERVE` stopped the server: nothing answers on its port any more
+    import time
+
+    for _ in range(50):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", int(port))) != 0:
+                break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"edoc pki serve still answers on port {port} after the tour's kill")
     out = run.stdout
     assert "letter.pdf: TOTAL-PASSED" in out
     assert "นม 52101/1" in out
