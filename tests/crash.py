@@ -130,7 +130,7 @@ def subject(kind: str, key: str) -> str:
 def setup(home: Path, db_url: str | None) -> None:
     """An office with four agencies, their people, the pilot's CA with certificates for the
     mayor, the clerks and the agencies' seals (P-256, signatures at B-B: no TSA to wait for),
-    and an audit key; checkpoints every 7 events."""
+    and an audit key; checkpoints every 7 events, each delivery of a send in its own commit."""
     from edoc.directory import Agency, Role, Unit, User
     from edoc.office import init_office, open_office
     from edoc.pki.model import CertificateRequest, agency_owner
@@ -140,7 +140,11 @@ def setup(home: Path, db_url: str | None) -> None:
         '[office]\nname = "crash test"\n'
         '[pki]\nkdf_rounds = 10000\nuser_key = "p256"\nbase_url = "http://127.0.0.1:9"\n'
         '[signing]\ndefault_level = "B-B"\n'
-        "[audit]\ncheckpoint_every = 7\ncheckpoint_seconds = 100000000\n",
+        "[audit]\ncheckpoint_every = 7\ncheckpoint_seconds = 100000000\n"
+        # one recipient per transaction: kills land between recipients (the default 100 would
+        # deliver both of a send's recipients in one commit, and send:delivered:1 would come
+        # after the whole send)
+        "[routing]\ndeliveries_per_transaction = 1\n",
         encoding="utf-8",
     )
     with open_office(home, db_url, passphrases=passphrases()) as office:
