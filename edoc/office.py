@@ -4168,18 +4168,8 @@ class Office:
             last = route_store.last_evidence(session, d.id)
             assert last is not None
             previous = dl.Evidence.decode(last.body.encode("utf-8"))
-            evidence = dl.Evidence(
-                consignment=consignment,
-                seq=previous.seq + 1,
-                kind=dl.EvidenceKind.DELIVERED,
-                at=copy.created_at,
-                sender=previous.sender,
-                recipient=recipient.code,
-                agency=previous.sender,
-                actor=as_user,
-                document_number=previous.document_number,
-                document_sha256=previous.document_sha256,
-                previous=previous.digest(),
+            evidence = previous.following(
+                dl.EvidenceKind.DELIVERED, at=copy.created_at, agency=previous.sender, actor=as_user
             )
             dl.next_state(consignment, dl.DeliveryState(d.state), evidence.kind)
             route_store.append_evidence(
@@ -4259,19 +4249,12 @@ class Office:
             last = route_store.last_evidence(session, d.id)
             assert last is not None
             previous = dl.Evidence.decode(last.body.encode("utf-8"))
-            evidence = dl.Evidence(
-                consignment=d.consignment,
-                seq=previous.seq + 1,
-                kind=dl.EvidenceKind.REGISTERED,
+            evidence = previous.following(
+                dl.EvidenceKind.REGISTERED,
                 at=now,
-                sender=previous.sender,
-                recipient=previous.recipient,
                 agency=agency.code,
                 actor=actor.username,
-                document_number=previous.document_number,
-                document_sha256=previous.document_sha256,
                 receive_number=number.text,
-                previous=previous.digest(),
             )
             dl.next_state(d.consignment, dl.DeliveryState(d.state), evidence.kind)
             route_store.append_evidence(
@@ -4552,19 +4535,8 @@ class Office:
         last = route_store.last_evidence(session, d.id)
         assert last is not None
         previous = dl.Evidence.decode(last.body.encode("utf-8"))
-        evidence = dl.Evidence(
-            consignment=d.consignment,
-            seq=previous.seq + 1,
-            kind=dl.EvidenceKind.RETURNED,
-            at=now,
-            sender=previous.sender,
-            recipient=previous.recipient,
-            agency=previous.recipient,
-            actor=actor.username,
-            document_number=previous.document_number,
-            document_sha256=previous.document_sha256,
-            reason=reason,
-            previous=previous.digest(),
+        evidence = previous.following(
+            dl.EvidenceKind.RETURNED, at=now, agency=previous.recipient, actor=actor.username, reason=reason
         )
         dl.next_state(d.consignment, dl.DeliveryState(d.state), evidence.kind)
         route_store.append_evidence(

@@ -297,6 +297,33 @@ class Evidence:
         """SHA-256 of :meth:`encode`: what the next record's ``previous`` names."""
         return hashlib.sha256(self.encode()).hexdigest()
 
+    def following(
+        self,
+        kind: EvidenceKind,
+        *,
+        at: datetime,
+        agency: str,
+        actor: str,
+        receive_number: str | None = None,
+        reason: str | None = None,
+    ) -> Evidence:
+        """The next record of this consignment, chained to this one (same parties and document)."""
+        return Evidence(
+            consignment=self.consignment,
+            seq=self.seq + 1,
+            kind=kind,
+            at=at,
+            sender=self.sender,
+            recipient=self.recipient,
+            agency=agency,
+            actor=actor,
+            document_number=self.document_number,
+            document_sha256=self.document_sha256,
+            receive_number=receive_number,
+            reason=reason,
+            previous=self.digest(),
+        )
+
     @classmethod
     def decode(cls, data: bytes) -> Evidence:
         """Read a record back from its signed bytes (refusing anything else)."""
