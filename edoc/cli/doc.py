@@ -153,7 +153,6 @@ def render(
 ) -> None:
     """Write a PDF preview of the document as it stands."""
     import hashlib
-    import os
 
     from edoc.errors import InvalidField
     from edoc.i18n import t
@@ -165,16 +164,9 @@ def render(
         raise InvalidField("out", f"{out} is a folder; give a file name")
     with st.office() as office:
         result = office.render_document_result(doc_id, as_user=user)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(result.pdf)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InvalidField("out", f"cannot write {out}: {exc.strerror or exc}") from None
+    from edoc.cli.output import write_out
+
+    write_out(out, result.pdf)
     data = {
         "id": doc_id,
         "out": str(out),

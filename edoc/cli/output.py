@@ -72,3 +72,22 @@ def emit(st: State, data: Any, human: Callable[[Console], None] | None = None) -
         human(out())
     else:
         out().print(data)
+
+
+def write_out(out: Path, data: bytes) -> None:
+    """Write ``data`` to the ``--out`` file whole or not at all (temporary file, fsync, rename);
+    :class:`~edoc.errors.InvalidField` ``out`` (exit 2) when it cannot be written."""
+    import os
+
+    from edoc.errors import InvalidField
+
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InvalidField("out", f"cannot write {out}: {exc.strerror or exc}") from None

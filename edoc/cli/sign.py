@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -163,16 +162,9 @@ def export(
         raise InvalidField("out", f"the folder {out.parent} does not exist")
     with st.office() as office:
         pdf = office.export_document(doc_id, as_user=user)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(pdf)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InvalidField("out", f"cannot write {out}: {exc.strerror or exc}") from None
+    from edoc.cli.output import write_out
+
+    write_out(out, pdf)
     digest = hashlib.sha256(pdf).hexdigest()
     data = {"id": doc_id, "out": str(out), "bytes": len(pdf), "sha256": digest}
     emit(st, data, lambda c: c.print(f"{out}\t{len(pdf)} B\tsha256 {digest}"))
