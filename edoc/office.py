@@ -490,6 +490,7 @@ class Office:
                 role=_role(u.role),
                 unit=validate_agency_code(u.unit) if u.unit else None,
                 email=_email(u.email),
+                active=_active(u.active),
             )
             for u in users
         ]
@@ -3111,7 +3112,11 @@ class Office:
         One transaction: the documents (origin ``imported``, state ``received``), a run of
         consecutive receive numbers taken in one statement, their register rows, and one
         ``doc.register`` event per document carrying its register columns. Needs
-        :attr:`Act.RECEIVE` in ``agency``; any bad item refuses the whole batch.
+        :attr:`Act.RECEIVE` in ``agency``; any bad item refuses the whole batch. Registering is
+        an act with legal weight: each event is signed by the clerk's key (unlocked once, before
+        the transaction, as :meth:`receive_document` does), so a clerk without a valid
+        certificate is refused (:class:`~edoc.errors.NoCertificate` and the like) before
+        anything is stored.
         """
         if not isinstance(items, Sequence) or not items:
             raise InvalidField("items", "give at least one document")
@@ -3125,6 +3130,8 @@ class Office:
             if len(subject) > 500 or len(item.document_number) > 96:
                 raise InvalidField(f"items[{i}]", "subject or number too long")
             clean.append((item, subject))
+        self.check_permission(as_user, Act.RECEIVE, agency)  # refused for that before any key is unlocked
+        event_signer = self._event_signer(as_user)
 
         def act(session: Session) -> list[IssuedNumber]:
             actor, account = self._actor(session, as_user)
@@ -3191,6 +3198,7 @@ class Office:
                     agency=row.code,
                     document_id=entry.document_id,
                     payload={"number": entry.number, "backlog": True, **self._register_payload(entry)},
+                    sign=event_signer,
                 )
             return [
                 IssuedNumber(row.code, RECEIVE_SERIES, year, e.seq, format_number(RECEIVE_SERIES, e.seq, year, ""))
@@ -5304,13 +5312,23 @@ def _agency_payload(agency: Agency) -> dict[str, Any]:
 
 
 def _user_payload(user: User) -> dict[str, Any]:
-    return {
+    payload: dict[str, Any] = {
         "username": user.username,
         "name": user.full_name,
         "position": user.position,
         "role": user.role.value,
         "unit": user.unit,
     }
+    if not user.active:  # the log says the account was added disabled (events of active ones unchanged)
+        payload["active"] = False
+    return payload
+
+
+def _active(value: object) -> bool:
+    """``User.active`` as given: a bool, nothing else (a string "false" must not enable an account)."""
+    if not isinstance(value, bool):
+        raise InvalidField("active", f"must be true or false, not {value!r}")
+    return value
 
 
 def _os_user() -> str:

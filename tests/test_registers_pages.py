@@ -15,6 +15,7 @@ from edoc.errors import AgencyNotFound, PermissionDenied, UserNotFound
 from edoc.office import Office
 from edoc.registers.views import BacklogItem
 from edoc.storage.tables import RegisterEntryRow
+from tests.fixtures_documents import with_keys
 from tests.fixtures_registers import DISTRICT, PAKCHONG, build_directory, new_drafts
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -23,6 +24,7 @@ BANGKOK = ZoneInfo("Asia/Bangkok")
 @pytest.fixture
 def registers(office: Office) -> Office:
     build_directory(office)
+    with_keys(office, ["clerk", "dclerk"])  # the backlog's events are signed by the clerks
     items = [
         BacklogItem(
             subject=f"หนังสือเรื่องที่ {i}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from edoc.errors import EmptyField, InvalidField, PermissionDenied, UserNotFound
+from edoc.errors import EmptyField, InvalidField, NoCertificate, PermissionDenied, UserNotFound
 from edoc.office import Office
 from tests.fixtures_documents import with_keys
 from tests.fixtures_registers import build_directory, new_drafts, tiny_pdf
@@ -124,6 +124,9 @@ def test_backlog_is_registered_in_bulk(office: Office) -> None:
     from edoc.registers.views import BacklogItem
 
     build_directory(office)
+    with pytest.raises(NoCertificate):  # registering is a legal act: the clerk signs each event
+        office.receive_backlog("PAKCHONG", [BacklogItem(subject="หนังสือ", from_="x")], as_user="clerk")
+    with_keys(office, ["clerk", "dclerk"])
     items = [
         BacklogItem(
             subject=f"หนังสือเก่าเรื่องที่ {i}",
@@ -143,6 +146,9 @@ def test_backlog_is_registered_in_bulk(office: Office) -> None:
     assert page.rows[6].subject == "หนังสือเก่าเรื่องที่ 7"
     events = office.audit_events()[before:]
     assert len(events) == 30 and {e.act for e in events} == {"doc.register"}
+    assert all(e.signature and e.signer_cert for e in events)
+    report = office.verify_audit_log()
+    assert report.problems == (), [p.message() for p in report.problems]  # no unsigned-legal-act
     # the body keyed in is searchable; a page is a page
     (hit,) = office.search("ครุภัณฑ์", as_user="clerk")
     assert hit.subject == "หนังสือเก่าเรื่องที่ 7" and hit.register_number == "7"

@@ -83,6 +83,30 @@ def test_every_act_has_its_event(office: Office) -> None:
     assert events[3].payload["username"] == "u.one"
 
 
+def test_add_users_honours_active(office: Office) -> None:
+    """A user added with ``active=False`` is stored disabled, may not act, and the log says so."""
+    from edoc.directory import Act, User
+    from edoc.errors import InvalidField, PermissionDenied
+
+    office.add_agency("A1", name="หน่วยงานหนึ่ง", letter_code="นม 1")
+    office.add_users(
+        [
+            User("u.on", "A1", "นายเปิด ทดสอบ", "ทดสอบ", "clerk"),  # type: ignore[arg-type]
+            User("u.off", "A1", "นายปิด ทดสอบ", "ทดสอบ", "clerk", active=False),  # type: ignore[arg-type]
+        ]
+    )
+    assert office.get_user("u.on").active is True
+    assert office.get_user("u.off").active is False
+    office.check_permission("u.on", Act.RECEIVE, "A1")
+    with pytest.raises(PermissionDenied, match="disabled"):
+        office.check_permission("u.off", Act.RECEIVE, "A1")
+    payloads = {e.payload["username"]: e.payload for e in office.audit_events() if e.act == "user.add"}
+    assert payloads["u.off"]["active"] is False and "active" not in payloads["u.on"]
+    with pytest.raises(InvalidField):
+        office.add_users([User("u.bad", "A1", "นายผิด ทดสอบ", "ทดสอบ", "clerk", active="no")])  # type: ignore[arg-type]
+    assert {u.username for u in office.list_users("A1")} == {"u.on", "u.off"}  # the bad batch stored nothing
+
+
 def test_blobs_round_trip(office: Office) -> None:
     data = b"%PDF-1.7 pretend" * 100
     with office.db.tx.session(write=True) as s:
