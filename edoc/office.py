@@ -53,7 +53,7 @@ from edoc.audit.events import Event as AuditEvent
 from edoc.audit.proofs import ConsistencyProof, InclusionProof
 from edoc.audit.signers import EventSigner, load_certificate, signer_from_identity, verify_with_certificate
 from edoc.audit.verify import AuditReport, Outside, Problem, check_log, progress_every
-from edoc.audit.views import HistoryEntry
+from edoc.audit.views import HistoryEntry, sealed_reason, sealed_reason_digest
 from edoc.directory import (
     Act,
     Actor,
@@ -1036,21 +1036,108 @@ class Office:
         fallback: Callable[[], Sequence[tuple[Any, Any]]] | None = None,
     ) -> None:
         """Let ``people`` (usernames of ``row``'s agency) and ``agencies`` (their seals) open
-        ``row``'s sealed content: its PDF, fields and attachments."""
+        ``row``'s sealed content: its PDF, fields and attachments; the people also its sealed
+        route notes (other agencies never get the notes of this agency's route)."""
         from cryptography import x509
 
         if not self._sealed(row.secrecy):
             return
         agency_id = row.agency_id
         accounts = doc_store.accounts_by_username(session, sorted({p for p in people if p}))
-        owners = [n for n, a in accounts.items() if a.agency_id == agency_id and a.active]
-        owners += [pki_model.agency_owner(a) for a in agencies]
+        persons = sorted(n for n, a in accounts.items() if a.agency_id == agency_id and a.active)
+        owners = [*persons, *(pki_model.agency_owner(a) for a in agencies)]
         rows = pki_store.current_rows(session, sorted(set(owners)), self.now())
         certs = [x509.load_der_x509_certificate(r.der) for r in rows.values()]
         if not certs:
             return
         for digest in self._sealed_digests(session, row):
             self._rewrap(session, digest, openers, certs, row, fallback)
+        people_certs = [x509.load_der_x509_certificate(rows[n].der) for n in persons if n in rows]
+        if people_certs:
+            for digest, _to_sender in self._note_digests(session, row):
+                self._rewrap(session, digest, openers, people_certs, row, fallback)
+
+    # Route notes (endorsements, orders, return reasons) of a restricted document are sealed
+    # too: each note on its own (salted JSON ``{"note": ..., "_salt": ...}``, so its hash cannot
+    # confirm a guessed text), for the document's readers; a reason returned to the sending
+    # agency also for the readers of the sender's document. ``route_step.note_sha256``, the
+    # signed step body and the audit event name it; a returned delivery's reason and evidence say
+    # ``sealed:sha256:<hash>`` (edoc.audit.views.sealed_reason).
+
+    def _seal_note(
+        self, session: Session, row: DocumentRow, text: str, reached: Iterable[str], *, to_sender: bool
+    ) -> str:
+        """Store ``text`` (a route note of ``row``) only sealed; return its blob's name."""
+        readers = self._row_readers(session, row, reached)
+        if to_sender:
+            readers += self._sender_readers(session, row)
+        return self._seal_content(session, _salted_note(text), readers)
+
+    def _sender_readers(self, session: Session, row: DocumentRow) -> list[Any]:
+        """For a delivered copy of a restricted letter: who reads the sender's document (its
+        agency's seal and its route), else []."""
+        if row.parent_id is None:
+            return []
+        parent = session.get(DocumentRow, row.parent_id)
+        if parent is None or not self._sealed(parent.secrecy):
+            return []
+        return self._row_readers(session, parent)
+
+    @staticmethod
+    def _note_digests(session: Session, row: DocumentRow) -> list[tuple[str, bool]]:
+        """``row``'s sealed route notes: ``(hash, returned to the sender)`` in step order."""
+        from edoc.routing.flow import FlowState
+        from edoc.storage import routing as route_store
+
+        if row.id is None:
+            return []
+        return [
+            (s.note_sha256, s.action == "return" and s.state_after == FlowState.SENT_BACK.value)
+            for s in route_store.step_rows(session, row.id)
+            if s.note_sha256
+        ]
+
+    def _open_note(
+        self, session: Session, digest: str, openers: Sequence[tuple[Any, Any]], row: DocumentRow
+    ) -> str | None:
+        """The sealed note ``digest`` opened with one of ``openers``; None when none opens it."""
+        from edoc.errors import ContentSealed
+
+        if not openers:
+            return None
+        try:
+            value = json.loads(self._open_content(session, digest, openers, row))
+        except ContentSealed:
+            return None
+        return str(value["note"])
+
+    def _note_openers(self, doc_id: int, as_user: str, *, copies: bool = True) -> list[tuple[Any, Any]]:
+        """For someone who may read restricted document ``doc_id`` which has sealed route notes
+        (its own or, with ``copies``, those of the copies delivered from it), their unlocked
+        keys; [] otherwise (nothing is asked of people who only see metadata)."""
+        from edoc.directory import decide
+        from edoc.storage import routing as route_store
+
+        def check(session: Session) -> bool:
+            actor, _ = self._actor(session, as_user)
+            row = self._document_row(session, doc_id)
+            if not self._sealed(row.secrecy) or row.id is None:
+                return False
+            if not decide(actor, Act.READ, self._document_facts(session, row)):
+                return False
+            if self._note_digests(session, row):
+                return True
+            if not copies:
+                return False
+            for d in route_store.deliveries_of(session, row.id):
+                if sealed_reason_digest(d.reason) is not None:
+                    return True
+                copy = session.get(DocumentRow, d.copy_id) if d.copy_id is not None else None
+                if copy is not None and self._note_digests(session, copy):
+                    return True
+            return False
+
+        return self._key_openers(as_user) if self._read(check) else []
 
     def _seal_openers(self, agency: str) -> list[tuple[Any, Any]]:
         """The agency seal's unlocked key as an opener (the seal opens every sealed document of
@@ -1138,15 +1225,24 @@ class Office:
                             readers += self._recipient_seals(session, other)
                 self.db.blobs.put_sealed(session, digest, len(data), envelope.seal(data, readers))
                 resealed[digest] = sorted({pki_model.serial_hex(c.serial_number) for c in readers})
+            notes: dict[str, list[str]] = {}
+            for digest, to_sender in self._note_digests(session, row):
+                if self.db.blobs.envelope_of(session, digest, for_update=True) is None:
+                    continue
+                data = self._open_content(session, digest, openers, row)
+                readers = self._row_readers(session, row)
+                if to_sender:  # a reason returned to the sending agency: theirs to read too
+                    readers += self._sender_readers(session, row)
+                self.db.blobs.put_sealed(session, digest, len(data), envelope.seal(data, readers))
+                notes[digest] = sorted({pki_model.serial_hex(c.serial_number) for c in readers})
+            result = {
+                "content": [{"sha256": d, "readers": r} for d, r in sorted(resealed.items())],
+                "notes": [{"sha256": d, "readers": r} for d, r in sorted(notes.items())],
+            }
             self._record(
-                session,
-                "doc.reseal",
-                actor=actor.username,
-                agency=actor.agency,
-                document_id=doc_id,
-                payload={"content": [{"sha256": d, "readers": r} for d, r in sorted(resealed.items())]},
+                session, "doc.reseal", actor=actor.username, agency=actor.agency, document_id=doc_id, payload=result
             )
-            return {"id": doc_id, "content": [{"sha256": d, "readers": r} for d, r in sorted(resealed.items())]}
+            return {"id": doc_id, **result}
 
         return self._run(act)
 
@@ -4433,6 +4529,23 @@ class Office:
                 unit_id = dir_store.unit_row(session, account.agency_id, actor.agency, after.unit).id
             route_store.save_route(session, row, after, holder_id=holder_id, unit_id=unit_id, at=now)
             seq = route_store.next_step_seq(session, row.id)
+            members = (
+                dir_store.unit_usernames(session, to_unit_row.id)
+                if to_unit_row is not None and to_unit_row.id is not None
+                else []
+            )
+            reached = [actor.username, target or "", *members]
+            # secrecy at rest: a restricted document's note is stored only sealed, for the
+            # document's readers (and the sender's, for a reason that goes back to the sender);
+            # the step, its signed body and its audit event carry the sealed note's hash
+            note_digest = (
+                self._seal_note(
+                    session, row, text, reached, to_sender=after.state is flow.FlowState.SENT_BACK
+                )
+                if text and self._sealed(row.secrecy)
+                else None
+            )
+            noted: dict[str, Any] = {"note": text} if note_digest is None else {"note_sha256": note_digest}
             step = RouteStepRow(
                 document_id=row.id,
                 seq=seq,
@@ -4440,7 +4553,8 @@ class Office:
                 actor_id=account.id,
                 to_account_id=to_account.id if to_account is not None else None,
                 to_unit_id=to_unit_row.id if to_unit_row is not None else None,
-                note=text,
+                note=text if note_digest is None else "",
+                note_sha256=note_digest,
                 due=after.due if wanted is flow.RouteAction.ASSIGN else None,
                 state_after=after.state.value,
                 at=now,
@@ -4455,7 +4569,7 @@ class Office:
                 "action": wanted.value,
                 "actor": actor.username,
                 "to": target,
-                "note": text,
+                **noted,
                 "due": after.due.isoformat() if wanted is flow.RouteAction.ASSIGN and after.due else None,
                 "at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             }
@@ -4467,16 +4581,11 @@ class Office:
             route_store.insert_step(session, step)
             route_store.add_parties(session, row.id, [account.id, to_account.id if to_account else None], now)
             if self._sealed(row.secrecy):  # whoever the document reaches can open it: re-wrap for them
-                members = (
-                    dir_store.unit_usernames(session, to_unit_row.id)
-                    if to_unit_row is not None and to_unit_row.id is not None
-                    else []
-                )
                 self._share_sealed(
                     session,
                     row,
                     openers,
-                    people=[actor.username, target or "", *members],
+                    people=reached,
                     fallback=partial(self._seal_openers, actor.agency),
                 )
             if to_unit_row is not None and to_unit_row.id is not None:
@@ -4487,7 +4596,8 @@ class Office:
             elif wanted is flow.RouteAction.FILE:
                 pass  # filed above
             elif after.state is flow.FlowState.SENT_BACK:
-                returned = self._routing_sent_back(session, row, actor, text, seal, now)
+                reason = text if note_digest is None else sealed_reason(note_digest)
+                returned = self._routing_sent_back(session, row, actor, reason, seal, now)
                 self._change_state(session, row, DocumentEvent.CLOSE)
             elif row.state in (DocumentState.RECEIVED.value, DocumentState.SENT.value):
                 self._change_state(session, row, DocumentEvent.ROUTE)
@@ -4502,7 +4612,7 @@ class Office:
                     "from_state": route.state.value,
                     "state": after.state.value,
                     "to": target,
-                    "note": text,
+                    **noted,
                     "due": after.due.isoformat() if after.due else None,
                     "retention": after.retention if wanted is flow.RouteAction.FILE else None,
                     "step_signature": step.signer_serial,
@@ -4630,6 +4740,15 @@ class Office:
         from edoc.routing.model import DocumentStatus, RecipientStatus
         from edoc.storage import routing as route_store
 
+        openers = self._note_openers(doc_id, as_user)  # sealed notes: the reader's keys
+
+        def note(session: Session, digest: str | None, text: str, row: DocumentRow) -> str:
+            """A sealed note opened for a reader; the secrecy mark for everyone else."""
+            if digest is None:
+                return text
+            opened = self._open_note(session, digest, openers, row)
+            return opened if opened is not None else _masked(row.secrecy)
+
         def read(session: Session) -> DocumentStatus:
             actor, _ = self._actor(session, as_user)
             row = self._document_row(session, doc_id)
@@ -4655,7 +4774,11 @@ class Office:
                         state=dl.DeliveryState(d.state),
                         copy_id=d.copy_id,
                         receive_number=d.receive_number,
-                        reason=d.reason,
+                        reason=(
+                            note(session, sealed_reason_digest(d.reason), d.reason, row)
+                            if d.reason is not None
+                            else None
+                        ),
                         evidence=tuple(evidence.get(d.id, [])),
                         holder=holder_names.get(copy.holder_id) if copy is not None and copy.holder_id else None,
                         route_state=croute.state if croute is not None else None,
@@ -4674,7 +4797,10 @@ class Office:
                 route_state=mine.state if mine is not None else None,
                 holder=holder,
                 due=row.due,
-                steps=tuple(route_store.steps(session, row.id)),
+                steps=tuple(
+                    dataclasses.replace(s, note=note(session, s.note_sha256, s.note, row))
+                    for s in route_store.steps(session, row.id)
+                ),
                 parent=row.parent_id,
                 consignment=own.consignment if own is not None else None,
             )
@@ -5245,8 +5371,21 @@ class Office:
             row = self._document_row(session, document_id)
             require(actor, Act.READ_METADATA, self._document_facts(session, row))
             ids = [document_id, *audit_store.copies_of(session, document_id)]
-            return audit_views.history(audit_store.events_of_document(session, ids))
+            entries = audit_views.history(audit_store.events_of_document(session, ids))
+            return [opened(session, e, row) for e in entries]
 
+        def opened(session: Session, entry: HistoryEntry, row: DocumentRow) -> HistoryEntry:
+            """A sealed route note (``note_sha256``) opened for a reader as ``note``: the log
+            keeps the hash, and the opened note is checked against it."""
+            digest = entry.payload.get("note_sha256")
+            if not isinstance(digest, str) or "note" in entry.payload:
+                return entry
+            text = self._open_note(session, digest, openers, row)
+            if text is None:
+                return entry
+            return dataclasses.replace(entry, payload={**entry.payload, "note": text})
+
+        openers = self._note_openers(document_id, as_user)
         return self._read(read)
 
     # -- end of acts ----------------------------------------------------------------------------
@@ -5263,6 +5402,13 @@ def _salted(fields_json: str) -> bytes:
     fields must not let anyone confirm a guessed subject (an import's fields are its subject)."""
     value = json.loads(fields_json)
     value["_salt"] = os.urandom(16).hex()
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _salted_note(text: str) -> bytes:
+    """A route note as sealed: canonical JSON with a random ``_salt``, so the hash the step, its
+    signature and the audit log carry cannot confirm a guessed note (short notes are guessable)."""
+    value = {"note": text, "_salt": os.urandom(16).hex()}
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 

@@ -412,7 +412,8 @@ class LogViews:
             return
         row = self.deliveries[consignment]
         row[2] = _EVIDENCE_RETURNED
-        row[5] = p.get("note")
+        sealed = p.get("note_sha256")
+        row[5] = sealed_reason(sealed) if isinstance(sealed, str) and "note" not in p else p.get("note")
         row[6] = (*row[6], (_EVIDENCE_RETURNED, p.get("evidence")))
         self._touch(DELIVERIES, consignment, seq)
 
@@ -574,6 +575,25 @@ class HistoryEntry:
     """The details the act recorded."""
     signed_by: str | None
     """Serial of the certificate that signed the event, for acts with legal weight."""
+
+
+SEALED_REASON_PREFIX = "sealed:sha256:"
+
+
+def sealed_reason(digest: str) -> str:
+    """What a delivery's ``reason`` and its ``returned`` evidence say when the reason is a
+    restricted document's route note: the note itself is stored only sealed (its blob is named
+    ``digest``, the SHA-256 of the salted note; the return's audit event carries it as
+    ``note_sha256``)."""
+    return f"{SEALED_REASON_PREFIX}{digest}"
+
+
+def sealed_reason_digest(reason: str | None) -> str | None:
+    """The sealed note's hash a reason names (:func:`sealed_reason`), else None."""
+    if reason and reason.startswith(SEALED_REASON_PREFIX):
+        digest = reason[len(SEALED_REASON_PREFIX) :]
+        return digest if len(digest) == 64 else None
+    return None
 
 
 def history(events: Iterable[Event]) -> list[HistoryEntry]:

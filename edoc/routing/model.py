@@ -186,11 +186,15 @@ class RouteStep:
     to_unit: str | None = None
     """Unit it went to."""
     note: str = ""
-    """Endorsement, order or reason."""
+    """Endorsement, order or reason (for a restricted document: opened for its readers, else
+    the secrecy mark)."""
     due: date | None = None
     """Due date set by it."""
     signed: bool = False
     """True when the actor's signature is stored with it."""
+    note_sha256: str | None = None
+    """For a restricted document: the hash of the sealed (salted) note; the note is stored
+    only as CMS EnvelopedData for the document's readers."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -204,6 +208,7 @@ class RouteStep:
             "note": self.note,
             "due": _iso(self.due),
             "signed": self.signed,
+            "note_sha256": self.note_sha256,
         }
 
 

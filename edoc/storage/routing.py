@@ -403,6 +403,7 @@ def steps(session: Session, document_id: int) -> list[RouteStep]:
             note=r.note,
             due=r.due,
             signed=r.signature is not None,
+            note_sha256=r.note_sha256,
         )
         for r in rows
     ]

@@ -421,6 +421,9 @@ class RouteStepRow(SQLModel, table=True):
     to_account_id: int | None = Field(default=None, foreign_key="account.id")
     to_unit_id: int | None = Field(default=None, foreign_key="unit.id")
     note: str = Field(default="", sa_type=Text)
+    note_sha256: str | None = Field(default=None, max_length=64)
+    """For a confidential or secret document: the note is stored only sealed (``note`` is
+    empty); this names the blob of the salted note (migration ``0013_sealed_notes``)."""
     due: date | None = None
     state_after: str = Field(max_length=16)
     at: datetime = Field(sa_column=_utc())
