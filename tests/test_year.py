@@ -2,24 +2,59 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
+import pytest
+
+from edoc.office import open_office
 from tests.conftest import invoke
 
 
-def test_year_in_fast_forward(tmp_path: Path) -> None:
-    r = invoke("--json", "demo", "--documents", "40", home=tmp_path / "demo")
+def _registers_of_the_year(home: Path, start: datetime) -> dict[str, list[tuple[str, str, int, str]]]:
+    """Every register row (both books, every agency) the year made: (agency, series, seq, action)
+    per book, and a check that each series of each register numbers 1..k with no gap or repeat."""
+    rows: dict[str, list[tuple[str, str, int, str]]] = {"sent": [], "received": []}
+    with open_office(home) as office:
+        for agency in office.list_agencies():
+            for book in ("sent", "received"):
+                for year in range(start.year + 543, start.year + 545):
+                    page = office.register(agency.code, book, year=year)
+                    seqs: dict[str, list[int]] = defaultdict(list)
+                    for r in page.rows:
+                        seqs[r.series].append(r.seq)
+                        if r.registered_at is not None and r.registered_at >= start:
+                            rows[book].append((agency.code, r.series, r.seq, r.action))
+                    for series, numbers in seqs.items():
+                        assert sorted(numbers) == list(range(1, len(numbers) + 1)), (agency.code, book, year, series)
+    return rows
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_year_in_fast_forward(tmp_path: Path, workers: str) -> None:
+    home = tmp_path / "demo"
+    r = invoke("--json", "demo", "--documents", "40", "--workers", workers, home=home)
     assert r.code == 0, r.stderr
     steps = {s["step"]: s for s in r.json()["steps"]}
     names = [s["step"] for s in r.json()["steps"]]
     assert names.index("year") == len(names) - 2 and names[-1] == "audit"  # last before the audit
     year = steps["year"]["details"]
-    assert year["documents"] == 40 and year["errors"] == {}
-    assert year["letters"] > 0 and year["circulars"] > 0 and year["receipts"] > 0
-    assert year["letters"] + year["circulars"] + year["receipts"] == 40
+    assert year["documents"] == 40 and year["errors"] == {} and year["workers"] == int(workers)
+    # documents 0-2, 5 of every ten are sent (5: a circular to three agencies), 3-4 kept, 6-9 from outside
+    assert (year["letters"], year["circulars"], year["receipts"]) == (20, 4, 16)
     assert year["signed"] == year["letters"] + year["circulars"]  # each letter signed by its executive
-    assert year["filed"] == 40 and year["filed_1y"] > 0  # signed letters and received ones
+    assert year["sent"] == 12 + 4 and year["delivered"] == 12 + 4 * 3 and year["received"] == year["delivered"]
+    # every letter received from another agency routed there: proposed, endorsed, assigned or closed
+    assert year["proposed"] == year["endorsed"] == year["closed"] == 12 and 0 < year["assigned"] <= 12
+    # everything filed: the originals, the copies registered in other agencies, the outside letters
+    assert year["filed"] == 40 + year["received"] and year["filed_1y"] > 0
     destruction = year["destruction"]
     assert destruction["agency"] == "PAKCHONG" and destruction["destroyed"] > 0
+    # the registers agree: one sent row per letter, one received row per receipt, all filed
+    rows = _registers_of_the_year(home, datetime.fromisoformat(year["start"]))
+    assert len(rows["sent"]) == year["letters"] + year["circulars"]
+    assert len(rows["received"]) == year["receipts"] + year["received"]
+    assert all(action.startswith("เก็บ") for book in rows.values() for *_, action in book)
     audit = steps["audit"]["details"]
-    assert audit["events"] > 40 * 2  # every act recorded; the audit step verified the whole log
+    assert audit["events"] > 40 * 5  # every act recorded; the audit step verified the whole log

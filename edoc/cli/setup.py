@@ -37,6 +37,9 @@ def demo(
     agencies: Annotated[int, typer.Option("--agencies", min=1, help="Agencies in the province.")] = 6,
     users: Annotated[int, typer.Option("--users", min=1, help="User accounts.")] = 23,
     documents: Annotated[int, typer.Option("--documents", min=0, help="Documents in the fast-forward year.")] = 0,
+    workers: Annotated[
+        int, typer.Option("--workers", min=0, help="Processes for the year (0: two from 1,000 documents).")
+    ] = 0,
     reset: Annotated[
         bool, typer.Option("--reset", help="Delete an earlier demo home first (SQLite demo homes only).")
     ] = False,
@@ -80,7 +83,7 @@ def demo(
                     tasks[task] = bar.add_task(task, total=total)
                 bar.update(tasks[task], completed=done, total=total)
 
-            results = run_demo(office, DemoOptions(agencies, users, documents), progress)
+            results = run_demo(office, DemoOptions(agencies, users, documents, workers), progress)
         agencies_list = office.list_agencies() if agencies <= 50 else []
         users_list = office.list_users() if users <= 100 else []
     elapsed = time.perf_counter() - started

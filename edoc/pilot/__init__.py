@@ -45,6 +45,8 @@ class DemoOptions:
     agencies: int = 6
     users: int = 23
     documents: int = 0
+    workers: int = 0
+    """Processes for the year (0: two from 1,000 documents on a machine with two cores, else one)."""
 
 
 def _noop(task: str, done: int, total: int) -> None:
