@@ -150,10 +150,11 @@ _HIT_COLUMNS = (
     "d.id, {score}, d.agency_id, coalesce(d.holder_unit_id, d.unit_id), d.secrecy, d.state, d.subject, d.number, "
     "d.from_name, d.to_name"
 )
+# search_text's rowid is agency_id << 32 | document id (migration 0013): the agency's range
 _SEARCH_SQLITE = (
     f"SELECT {_HIT_COLUMNS.format(score='-bm25(search_text, 10.0, 5.0, 2.0, 1.0)')} "
-    "FROM search_text s JOIN document d ON d.id = s.rowid WHERE search_text MATCH ? AND d.agency_id = ? "
-    "ORDER BY bm25(search_text, 10.0, 5.0, 2.0, 1.0), d.id DESC LIMIT 50"
+    "FROM search_text s JOIN document d ON d.id = s.rowid - ? WHERE search_text MATCH ? "
+    "AND s.rowid BETWEEN ? AND ? ORDER BY bm25(search_text, 10.0, 5.0, 2.0, 1.0), d.id DESC LIMIT 50"
 )
 _PG_SCORE = (
     "(CASE WHEN d.subject ILIKE %s THEN 10 ELSE 0 END + CASE WHEN coalesce(d.number, '') ILIKE %s THEN 5 ELSE 0 END "
@@ -250,7 +251,11 @@ def run(
         execute("BEGIN", ())
         agency_id, *_ = execute(who_sql, (f"clerk{a:03d}", codes[a]))[0]
         execute(number_sql, (RARE, agency_id))
-        found = execute(search_sql, (like,) * 4 + (agency_id, like) if pg else (f'"{RARE}"', agency_id))[:20]
+        if pg:
+            found = execute(search_sql, (like,) * 4 + (agency_id, like))[:20]
+        else:
+            low = agency_id << 32
+            found = execute(search_sql, (low, f'"{RARE}"', low, low + (1 << 32) - 1))[:20]
         if found:
             execute(_ENTRIES.format(ids=", ".join([p] * len(found))), tuple(r[0] for r in found))
         execute("COMMIT", ())

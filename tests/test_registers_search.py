@@ -157,3 +157,85 @@ def test_backlog_is_registered_in_bulk(office: Office) -> None:
         office.receive_backlog("PAKCHONG", items[:1], as_user="dclerk")
     with pytest.raises(EmptyField):
         office.receive_backlog("PAKCHONG", [BacklogItem(subject=" ", from_="x")], as_user="clerk")
+
+
+def _reference(session, terms: list[str], agency_ids: list[int]) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]
+    """The match over the whole index, joined and filtered afterwards (the query before the
+    index was keyed by agency): what the keyed search must still return, in the same order."""
+    from edoc.storage.driver import fetch, marks
+
+    match = " AND ".join('"' + t + '"' for t in terms)
+    rows = fetch(
+        session,
+        "SELECT d.id, -bm25(search_text, 10.0, 5.0, 2.0, 1.0) FROM search_text AS s "
+        "JOIN document AS d ON d.id = (s.rowid & 4294967295) WHERE search_text MATCH ? "
+        f"AND d.agency_id IN ({marks(len(agency_ids))}) ORDER BY bm25(search_text, 10.0, 5.0, 2.0, 1.0), d.id DESC",
+        [match, *agency_ids],
+    )
+    return [(int(i), float(s)) for i, s in rows]
+
+
+@pytest.mark.parametrize("terms", [["ขอเชิญ"], ["ขอเชิญ", "ประชุม"], ["จังหวัด"], ["ปากช่อง"], ["ขอเชิญ", "ขอ"], ["ขอ"]])
+def test_search_over_one_or_many_agencies(
+    office: Office, searchable: dict[str, int], terms: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index keyed by agency gives each agency's hits and nothing else, in relevance order,
+    whether the agencies are searched as rowid ranges or as one filtered match (an auditor over
+    many agencies), and the same order as a match over the whole index filtered afterwards."""
+    from edoc.storage import search as search_store
+    from edoc.storage.directory import agency_row
+    from edoc.storage.driver import is_sqlite
+
+    with office.db.tx.session(write=False) as session:
+        pc, dist = agency_row(session, "PAKCHONG").id, agency_row(session, "PAKCHONG-DIST").id
+        assert pc is not None and dist is not None
+        seen = {}
+        for ranges_at_most in (4, 0):
+            monkeypatch.setattr(search_store, "RANGES_AT_MOST", ranges_at_most)
+            for ids in ([pc], [dist], [pc, dist]):
+                got = search_store.candidates(session, terms, ids, limit=50)
+                assert {c.agency_id for c in got} <= set(ids)
+                assert [(c.score, c.document_id) for c in got] == sorted(
+                    ((c.score, c.document_id) for c in got), reverse=True
+                )
+                seen[(ranges_at_most, tuple(ids))] = [(c.document_id, c.score) for c in got]
+                if is_sqlite(session) and all(len(t) >= 3 for t in terms):
+                    assert seen[(ranges_at_most, tuple(ids))] == _reference(session, terms, ids)
+        for ids in ([pc], [dist], [pc, dist]):
+            assert seen[(4, tuple(ids))] == seen[(0, tuple(ids))]
+        both = {d for d, _ in seen[(4, (pc, dist))]}
+        assert both == {d for d, _ in seen[(4, (pc,))]} | {d for d, _ in seen[(4, (dist,))]}
+        if terms == ["ขอเชิญ"]:
+            assert searchable["elsewhere"] in both and searchable["incoming"] in both
+
+
+def test_sqlite_index_key_follows_the_document(sqlite_office: Office) -> None:
+    """search_text's rowid is agency_id << 32 | document id, kept so by the triggers when a
+    document is added, changes agency or text, and is deleted."""
+    from sqlalchemy import text
+
+    from edoc.storage.search import fts_key
+
+    office = sqlite_office
+    build_directory(office)
+    doc = office.import_document(tiny_pdf(), as_user="clerk", subject="แจ้งกำหนดการฉีดวัคซีน", from_agency="สสจ.")
+    with office.db.engine.begin() as conn:
+        pc, dist = (conn.execute(text("SELECT id FROM agency WHERE code = :c"), {"c": c}).scalar_one()
+                    for c in ("PAKCHONG", "PAKCHONG-DIST"))  # fmt: skip
+
+        def keys() -> list[int]:
+            found = conn.execute(text("SELECT rowid FROM search_text WHERE search_text MATCH '\"วัคซีน\"'"))
+            return list(found.scalars())
+
+        assert keys() == [fts_key(pc, doc)]
+        conn.execute(text("UPDATE document SET agency_id = :a WHERE id = :d"), {"a": dist, "d": doc})
+        assert keys() == [fts_key(dist, doc)]
+        conn.execute(text("UPDATE document SET subject = 'อื่น' WHERE id = :d"), {"d": doc})
+        assert keys() == []
+        conn.execute(text("DELETE FROM document WHERE id = :d"), {"d": doc})
+        left = conn.execute(text("SELECT count(*) FROM search_text WHERE rowid = :k"), {"k": fts_key(dist, doc)})
+        assert left.scalar_one() == 0
+        count = conn.execute(text("SELECT count(*) FROM search_text")).scalar_one()
+        assert count == conn.execute(text("SELECT count(*) FROM document")).scalar_one()
+    with pytest.raises(ValueError):
+        fts_key(1, 1 << 32)

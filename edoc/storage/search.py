@@ -1,11 +1,14 @@
 """Full-text search over documents: subject, number, sender and recipient, body paragraphs.
 
-SQLite: the FTS5 table ``search_text`` (trigram tokenizer, rowid = document id) that triggers
-keep in step with ``document`` (migration ``0011_registers``); relevance is FTS5's bm25 with
-the subject weighted most. PostgreSQL: a GIN pg_trgm index over
-``edoc_search_text(subject, number, from_name, to_name, fields_json)``; each term is an
-``ILIKE '%term%'`` the index answers; relevance weighs where the terms were found (subject,
-number, sender/recipient, body). Thai needs no spaces on either: trigrams are three
+SQLite: the FTS5 table ``search_text`` (trigram tokenizer) that triggers keep in step with
+``document`` (migrations ``0011_registers``, ``0013_search_agency``); its rowid is
+``agency_id * 2**32 + document id`` (:func:`fts_key`), so each agency's documents are one
+contiguous range of every doclist and a ``rowid BETWEEN`` restricts the match to the agency
+before anything is ranked or joined; relevance is FTS5's bm25 with the subject weighted most.
+PostgreSQL: a two-column GIN index (``btree_gin``) over ``agency_id`` and
+``edoc_search_text(subject, number, from_name, to_name, fields_json)`` (pg_trgm); each term
+is an ``ILIKE '%term%'`` the index answers together with the agency; relevance weighs where the
+terms were found (subject, number, sender/recipient, body). Thai needs no spaces on either: trigrams are three
 characters, whatever the script. Terms shorter than three characters cannot use the trigram
 index and are matched by scanning the candidates the longer terms left (or the agency's
 documents, when every term is short).
@@ -27,6 +30,22 @@ from edoc.storage.driver import Reader, fetch, marks
 
 MIN_TRIGRAM = 3
 """Characters a term needs to use the trigram index."""
+
+AGENCY_SHIFT = 32
+"""SQLite's ``search_text`` rowid is ``agency_id << AGENCY_SHIFT | document id``."""
+_LOW = (1 << AGENCY_SHIFT) - 1
+
+
+def fts_key(agency_id: int, document_id: int) -> int:
+    """The ``search_text`` rowid of a document (see the migration ``0013_search_agency``)."""
+    if not 0 <= document_id <= _LOW or agency_id < 0:
+        raise ValueError("document ids must fit in 32 bits and agency ids be non-negative")
+    return (agency_id << AGENCY_SHIFT) | document_id
+
+
+def agency_range(agency_id: int) -> tuple[int, int]:
+    """The first and last ``search_text`` rowid an agency's documents can have."""
+    return fts_key(agency_id, 0), fts_key(agency_id, _LOW)
 
 
 @dataclass(frozen=True)
@@ -89,36 +108,52 @@ def candidates(
     return _sqlite(session, terms, agency_ids, limit, offset)
 
 
+RANGES_AT_MOST = 4
+"""Up to this many agencies, a search is one rowid range of ``search_text`` per agency; beyond
+(an auditor over a whole tree) one match over the index, filtered on the agency part of the
+rowid before the join (every range would rank on its own, and bm25 counts each phrase's hits
+over the whole index once per range)."""
+
+
 def _sqlite(
     session: Session, terms: Sequence[str], agency_ids: Sequence[int], limit: int, offset: int
 ) -> list[Candidate]:
     long_terms = [t for t in terms if len(t) >= MIN_TRIGRAM]
     short = [t for t in terms if len(t) < MIN_TRIGRAM]
-    params: list[object] = []
-    if long_terms:
-        params.append(" AND ".join(_fts_phrase(t) for t in long_terms))
-    where = [f"d.agency_id IN ({marks(len(agency_ids))})"]
-    params += list(agency_ids)
+    match = " AND ".join(_fts_phrase(t) for t in long_terms)
+    filters = ""
+    filter_params: list[object] = []
     for term in short:
-        where.append(
-            "(s.subject LIKE ? ESCAPE '\\' OR s.number LIKE ? ESCAPE '\\' "
+        filters += (
+            " AND (s.subject LIKE ? ESCAPE '\\' OR s.number LIKE ? ESCAPE '\\' "
             "OR s.parties LIKE ? ESCAPE '\\' OR s.body LIKE ? ESCAPE '\\')"
         )
-        params += [_like(term)] * 4
-    params += [limit, offset]
-    if long_terms:
-        sql = (
-            f"SELECT {_COLUMNS.format(score='-bm25(search_text, 10.0, 5.0, 2.0, 1.0)')} "
-            "FROM search_text AS s JOIN document AS d ON d.id = s.rowid "
-            f"WHERE search_text MATCH ? AND {' AND '.join(where)} "
-            "ORDER BY bm25(search_text, 10.0, 5.0, 2.0, 1.0), d.id DESC LIMIT ? OFFSET ?"
-        )
+        filter_params += [_like(term)] * 4
+    score = "-bm25(search_text, 10.0, 5.0, 2.0, 1.0)" if long_terms else "1.0"
+    columns = _COLUMNS.format(score=f"{score} AS score")
+    wanted = sorted(set(agency_ids))
+    matching = "search_text MATCH ? AND " if long_terms else ""
+    head = [match] if long_terms else []
+    params: list[object] = []
+    if len(wanted) <= RANGES_AT_MOST:
+        parts = []
+        for agency_id in wanted:
+            low, high = agency_range(agency_id)
+            parts.append(
+                f"SELECT {columns} FROM search_text AS s JOIN document AS d ON d.id = s.rowid - {low} "
+                f"WHERE {matching}s.rowid BETWEEN {low} AND {high}{filters}"
+            )
+            params += head + filter_params
+        sql = " UNION ALL ".join(parts)
     else:
         sql = (
-            f"SELECT {_COLUMNS.format(score='1.0')} FROM search_text AS s JOIN document AS d ON d.id = s.rowid "
-            f"WHERE {' AND '.join(where)} ORDER BY d.id DESC LIMIT ? OFFSET ?"
+            f"SELECT {columns} FROM search_text AS s JOIN document AS d ON d.id = (s.rowid & {_LOW}) "
+            f"WHERE {matching}(s.rowid >> {AGENCY_SHIFT}) IN ({marks(len(wanted))}){filters}"
         )
-    return [_candidate(r) for r in fetch(session, sql, params)]
+        params += head + wanted + filter_params
+    # the score, then the newest first (columns 2 and 1: the same names in every part of a union)
+    sql += " ORDER BY 2 DESC, 1 DESC LIMIT ? OFFSET ?"
+    return [_candidate(r) for r in fetch(session, sql, [*params, limit, offset])]
 
 
 _PG_TEXT = "edoc_search_text(d.subject, d.number, d.from_name, d.to_name, d.fields_json)"
