@@ -1,7 +1,7 @@
 """Full-text search over documents: subject, number, sender and recipient, body paragraphs.
 
 SQLite: the FTS5 table ``search_text`` (trigram tokenizer) that triggers keep in step with
-``document`` (migrations ``0011_registers``, ``0013_search_agency``); its rowid is
+``document`` (migrations ``0011_registers``, ``0014_search_agency``); its rowid is
 ``agency_id * 2**32 + document id`` (:func:`fts_key`), so each agency's documents are one
 contiguous range of every doclist and a ``rowid BETWEEN`` restricts the match to the agency
 before anything is ranked or joined; relevance is FTS5's bm25 with the subject weighted most.
@@ -37,7 +37,7 @@ _LOW = (1 << AGENCY_SHIFT) - 1
 
 
 def fts_key(agency_id: int, document_id: int) -> int:
-    """The ``search_text`` rowid of a document (see the migration ``0013_search_agency``)."""
+    """The ``search_text`` rowid of a document (see the migration ``0014_search_agency``)."""
     if not 0 <= document_id <= _LOW or agency_id < 0:
         raise ValueError("document ids must fit in 32 bits and agency ids be non-negative")
     return (agency_id << AGENCY_SHIFT) | document_id

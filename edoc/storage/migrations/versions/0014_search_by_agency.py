@@ -1,7 +1,7 @@
 """search by agency: the full-text match restricted to the searcher's agency before ranking
 
-Revision ID: 0013_search_agency
-Revises: 0012_sealed
+Revision ID: 0014_search_agency
+Revises: 0013_sealed_notes
 Create Date: 2026-12-03
 
 A search only ever looks inside the searcher's agency (or, for an auditor, the agencies below
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0013_search_agency"
-down_revision = "0012_sealed"
+revision = "0014_search_agency"
+down_revision = "0013_sealed_notes"
 branch_labels = None
 depends_on = None
 
