@@ -150,7 +150,7 @@ _HIT_COLUMNS = (
     "d.id, {score}, d.agency_id, coalesce(d.holder_unit_id, d.unit_id), d.secrecy, d.state, d.subject, d.number, "
     "d.from_name, d.to_name"
 )
-# search_text's rowid is agency_id << 32 | document id (migration 0013): the agency's range
+# search_text's rowid is agency_id << 32 | document id (migration 0014): the agency's range
 _SEARCH_SQLITE = (
     f"SELECT {_HIT_COLUMNS.format(score='-bm25(search_text, 10.0, 5.0, 2.0, 1.0)')} "
     "FROM search_text s JOIN document d ON d.id = s.rowid - ? WHERE search_text MATCH ? "
