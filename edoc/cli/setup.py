@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from typing import Annotated
 
@@ -77,11 +78,19 @@ def demo(
             disable=st.json,
         ) as bar:
             tasks: dict[str, TaskID] = {}
+            # stderr is not a terminal (a log file): no bars, a line per task every 30 s instead
+            lines = not st.json and not bar.console.is_terminal
+            printed: dict[str, float] = {}
 
             def progress(task: str, done: int, total: int) -> None:
                 if task not in tasks:
                     tasks[task] = bar.add_task(task, total=total)
                 bar.update(tasks[task], completed=done, total=total)
+                now = time.perf_counter()
+                if lines and (done >= total or now - printed.get(task, 0.0) >= 30):
+                    if printed.get(task) != -1.0:
+                        print(f"{task}: {done:,}/{total:,} at {now - started:.0f} s", file=sys.stderr, flush=True)
+                    printed[task] = -1.0 if done >= total else now
 
             results = run_demo(office, DemoOptions(agencies, users, documents, workers), progress)
         agencies_list = office.list_agencies() if agencies <= 50 else []
