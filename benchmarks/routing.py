@@ -19,7 +19,7 @@ Figures, each beside a plain peer measured in the same run:
 Unlocking keys (one PBKDF2 per seal and per clerk, at the benchmark's ``kdf_rounds``) is a
 once-per-session cost, done before the clock starts and reported on its own.
 
-    python -m benchmarks.routing [--agencies 345] [--workers 2] [--db URL] [--json]
+    python -m benchmarks.routing [--agencies 345] [--workers 2] [--batch 20] [--db URL] [--json]
 
 The directory of ``--agencies N`` holds the province and N - 1 agencies below it; the circular
 goes to all of them but Pak Chong: N - 2 recipients (345 gives the issue's 343). A PostgreSQL ``--db`` names a server:
@@ -119,17 +119,22 @@ def _unlock(office: Any, owners: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def _receive_share(args: tuple[str, str | None, list[tuple[int, str, str]]]) -> tuple[float, float, int, float]:
-    """In a worker: unlock the share's keys, then receive its copies. (unlock s, receive s, n,
-    receive CPU s)."""
-    home, db_url, share = args
+def _receive_share(args: tuple[str, str | None, list[tuple[int, str, str]], int]) -> tuple[float, float, int, float]:
+    """In a worker: unlock the share's keys, then receive its copies, ``batch`` agencies per
+    :meth:`~edoc.office.Office.receive_documents` (one transaction each; 1: one
+    ``receive_document`` per agency). (unlock s, receive s, n, receive CPU s)."""
+    home, db_url, share, batch = args
     from edoc.office import open_office
 
     with open_office(Path(home), db_url, passphrases=_passphrases()) as office:
         unlock = _unlock(office, [o for _, clerk, code in share for o in (clerk, f"agency:{code}")])
         started, cpu = time.perf_counter(), time.process_time()
-        for copy_id, clerk, _code in share:
-            office.receive_document(copy_id, as_user=clerk, level="B-B")
+        if batch <= 1:
+            for copy_id, clerk, _code in share:
+                office.receive_document(copy_id, as_user=clerk, level="B-B")
+        else:
+            for start in range(0, len(share), batch):
+                office.receive_documents([(c, clerk) for c, clerk, _ in share[start : start + batch]], level="B-B")
         return unlock, time.perf_counter() - started, len(share), time.process_time() - cpu
 
 
@@ -193,7 +198,7 @@ def _peer_send(n: int) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def run(db_url: str | None, agencies: int, workers: int) -> list[Result]:
+def run(db_url: str | None, agencies: int, workers: int, batch: int = 20) -> list[Result]:
     from edoc.office import open_office
 
     label = "PostgreSQL" if db_url and db_url.startswith("postgresql") else "SQLite"
@@ -214,7 +219,7 @@ def run(db_url: str | None, agencies: int, workers: int) -> list[Result]:
         ctx = multiprocessing.get_context("fork")
         started = time.perf_counter()
         with ctx.Pool(workers) as pool:
-            outcomes = pool.map(_receive_share, [(str(home), db_url, s) for s in shares])
+            outcomes = pool.map(_receive_share, [(str(home), db_url, s, batch) for s in shares])
         receive_wall = time.perf_counter() - started
         unlock_recv = max(o[0] for o in outcomes)
         receive_s = receive_wall - unlock_recv  # the clock of the acts themselves
@@ -241,7 +246,7 @@ def run(db_url: str | None, agencies: int, workers: int) -> list[Result]:
     total = send_s + receive_s
     total_cpu = send_cpu + receive_cpu
     peer_cpu = peer_send_cpu + peer_receive_cpu
-    note = f"{n} agencies, {workers} workers"
+    note = f"{n} agencies, {workers} workers, {batch} per receive transaction"
     # CPU seconds do not depend on what else the machine runs; on idle cores the circular takes
     # about send CPU + receive CPU / workers (PostgreSQL's own CPU is not counted)
     idle = send_cpu + receive_cpu / workers
@@ -319,6 +324,9 @@ def main() -> None:
         "--agencies", type=int, default=345, help="agencies in the directory (the circular reaches N - 2 of them)"
     )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--batch", type=int, default=20, help="agencies per receive transaction in a worker (1: one act each)"
+    )
     parser.add_argument("--db", action="append", help="database URL (repeatable); default SQLite")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -326,9 +334,9 @@ def main() -> None:
     for url in args.db or [None]:
         if url and url.startswith("postgresql"):
             with fresh_pg_database(url) as fresh:
-                results.extend(run(fresh, args.agencies, args.workers))
+                results.extend(run(fresh, args.agencies, args.workers, args.batch))
         else:
-            results.extend(run(url, args.agencies, args.workers))
+            results.extend(run(url, args.agencies, args.workers, args.batch))
     if args.json:
         print(to_json(results))
     else:

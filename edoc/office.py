@@ -1740,45 +1740,72 @@ class Office:
         demo homes) the published example keys. Call it before signing: a revoked user can no
         longer sign.
         """
+        name = self._pki_owner(owner)
+        when = at or self.now()
+        row, chain = self._read(lambda session: self._identity_rows(session, name, when))
+        return self._identity_of(name, row, chain)
+
+    def _signing_identities(self, owners: Sequence[str]) -> dict[str, pki_model.SigningIdentity]:
+        """:meth:`signing_identity` of several owners, their checks in one read (a batch of
+        receives needs a clerk and a seal per agency). Keyed by the owners as given."""
+        names = {owner: self._pki_owner(owner) for owner in dict.fromkeys(owners)}
+        when = self.now()
+
+        def gather(session: Session) -> dict[str, tuple[Any, list[Any]]]:
+            return {name: self._identity_rows(session, name, when) for name in dict.fromkeys(names.values())}
+
+        found = self._read(gather)
+        return {owner: self._identity_of(name, *found[name]) for owner, name in names.items()}
+
+    def _identity_rows(self, session: Session, name: str, when: datetime) -> tuple[Any, list[Any]]:
+        """The current certificate row of ``name`` and its CA chain, refusing a disabled account,
+        a revoked, expired or not-yet-valid certificate or CA (checked at every use)."""
+        rows = pki_store.owner_rows(session, name, pki_store.END_ENTITY_KINDS)
+        if name.startswith(pki_model.AGENCY_PREFIX):
+            dir_store.agency_row(session, name[len(pki_model.AGENCY_PREFIX) :])
+        else:
+            account = dir_store.account_row(session, name)
+            if not account.active:
+                raise PermissionDenied(f"the account {name!r} is disabled")
+        if not rows:
+            raise NoCertificate(name)
+        chosen = next(
+            (r for r in rows if r.revoked_at is None and r.not_before <= when <= r.not_after),
+            None,
+        )
+        if chosen is None:
+            newest = rows[0]
+            if newest.revoked_at is not None:
+                raise CertificateRevoked(
+                    name, newest.serial, newest.revoked_at.isoformat(), newest.revocation_reason or "unspecified"
+                )
+            if when > newest.not_after:
+                raise CertificateExpired(name, newest.serial, newest.not_after.isoformat())
+            raise CertificateNotYetValid(name, newest.serial, newest.not_before.isoformat())
+        chain = pki_store.chain_rows(session, chosen)
+        for ca in chain:
+            if ca.revoked_at is not None:
+                raise CaNotUsable(f"the CA certificate {ca.serial} was revoked")
+            if not ca.not_before <= when <= ca.not_after:
+                raise CaNotUsable(f"the CA certificate {ca.serial} is valid {ca.not_before} to {ca.not_after}")
+        return chosen, chain
+
+    def _identity_of(self, name: str, row: Any, chain: list[Any]) -> pki_model.SigningIdentity:
+        """The identity of checked rows (:meth:`_identity_rows`). A key in the database is parsed,
+        unlocked and matched to its certificate once per process and certificate (the
+        certificate's status is what :meth:`_identity_rows` checks at every use)."""
         from cryptography import x509
 
         from edoc.pki import profiles, testkeys
 
-        name = self._pki_owner(owner)
-        when = at or self.now()
-
-        def gather(session: Session) -> tuple[Any, list[Any]]:
-            rows = pki_store.owner_rows(session, name, pki_store.END_ENTITY_KINDS)
-            if name.startswith(pki_model.AGENCY_PREFIX):
-                dir_store.agency_row(session, name[len(pki_model.AGENCY_PREFIX) :])
-            else:
-                account = dir_store.account_row(session, name)
-                if not account.active:
-                    raise PermissionDenied(f"the account {name!r} is disabled")
-            if not rows:
-                raise NoCertificate(name)
-            chosen = next(
-                (r for r in rows if r.revoked_at is None and r.not_before <= when <= r.not_after),
-                None,
-            )
-            if chosen is None:
-                newest = rows[0]
-                if newest.revoked_at is not None:
-                    raise CertificateRevoked(
-                        name, newest.serial, newest.revoked_at.isoformat(), newest.revocation_reason or "unspecified"
-                    )
-                if when > newest.not_after:
-                    raise CertificateExpired(name, newest.serial, newest.not_after.isoformat())
-                raise CertificateNotYetValid(name, newest.serial, newest.not_before.isoformat())
-            chain = pki_store.chain_rows(session, chosen)
-            for ca in chain:
-                if ca.revoked_at is not None:
-                    raise CaNotUsable(f"the CA certificate {ca.serial} was revoked")
-                if not ca.not_before <= when <= ca.not_after:
-                    raise CaNotUsable(f"the CA certificate {ca.serial} is valid {ca.not_before} to {ca.not_after}")
-            return chosen, chain
-
-        row, chain = self._read(gather)
+        cache: dict[tuple[str, str, tuple[str, ...]], pki_model.SigningIdentity] = self.__dict__.setdefault(
+            "_identities", {}
+        )
+        cache_key = (name, row.serial, tuple(c.serial for c in chain))
+        stored = row.key_storage != pki_model.KeyStorage.PKCS11.value
+        hit = cache.get(cache_key) if stored else None
+        if hit is not None and self.keyring.cached(name, row.serial) is hit.private_key:
+            return hit  # the same certificate and the same unlocked key (a forgotten key unlocks again)
         cert = x509.load_der_x509_certificate(row.der)
         key_type = pki_model.KeyType(row.key_type)
         chain_certs = tuple(x509.load_der_x509_certificate(c.der) for c in chain)
@@ -1803,7 +1830,9 @@ class Office:
         if not profiles.same_public_key(private, cert):
             raise CaNotUsable(f"the stored key of {name} does not belong to certificate {row.serial}")
         testkeys.refuse_example_key(private.public_key(), demo=self.settings.office.demo, what=f"the key of {name}")
-        return pki_model.SigningIdentity(name, cert, chain_certs, key_type, private_key=private)
+        identity = pki_model.SigningIdentity(name, cert, chain_certs, key_type, private_key=private)
+        cache[cache_key] = identity
+        return identity
 
     def certificates(
         self, owner: str | None = None, *, kind: str | pki_model.CertKind | None = None, agency: str | None = None
@@ -2195,9 +2224,14 @@ class Office:
         its identity. The identity is checked every time (revoked, expired, not yet valid,
         disabled account); the key is unlocked once per process and kept with the reserved
         signature sizes pyHanko estimated for it. Call it outside a transaction."""
+        identity = self.signing_identity(owner)
+        return self._signing_key_of(identity), identity
+
+    def _signing_key_of(self, identity: pki_model.SigningIdentity) -> Any:
+        """The :class:`~edoc.signing.SigningKey` of a checked identity (kept per process and
+        certificate, with the signature sizes pyHanko reserved for it)."""
         from edoc.signing import Credentials, Pkcs11Key, SigningKey
 
-        identity = self.signing_identity(owner)
         cache: dict[tuple[str, str], Any] = self.__dict__.setdefault("_signing_keys", {})
         key = cache.get((identity.owner, identity.serial))
         if key is None:
@@ -2219,7 +2253,7 @@ class Office:
             )
             key = SigningKey(creds)
             cache[(identity.owner, identity.serial)] = key
-        return key, identity
+        return key
 
     def _signing_event_signer(self, key: Any, identity: pki_model.SigningIdentity) -> EventSigner:
         """The audit-event signer of a signing act: the same key, and for a PKCS#11 key the
@@ -2746,8 +2780,14 @@ class Office:
                 from edoc.documents.render import stamp_zone
 
                 zone = stamp_zone()
-            else:
-                zone = default_stamp_zone(pdf)
+            else:  # every copy of a circular has the same PDF: its first page is measured once
+                zones: dict[str, Any] = self.__dict__.setdefault("_stamp_zones", {})
+                digest = sha256_hex(pdf)
+                zone = zones.get(digest)
+                if zone is None:
+                    if len(zones) >= 256:
+                        zones.clear()
+                    zone = zones[digest] = default_stamp_zone(pdf)
         return stamp_received(
             pdf, key, appearance, zone=zone, level=level, services=services, tz=self.settings.office.timezone
         )
@@ -3111,95 +3151,190 @@ class Office:
         Receiving twice is :class:`~edoc.errors.AlreadyReceived` (exit 5), never a second
         number. Needs :attr:`Act.RECEIVE` (clerks) on a document of their agency.
         """
-        from edoc.signing import ReceivedStamp
-
         if not isinstance(doc_id, int) or isinstance(doc_id, bool):
             raise TypeError("document id must be an int")
+        return self.receive_documents([(doc_id, as_user)], remark=remark, level=level)[0]
+
+    def receive_documents(
+        self, items: Sequence[tuple[int, str]], *, remark: str = "", level: str | None = None
+    ) -> list[Received]:
+        """Receive several incoming documents, each by its own clerk (``(document id, username)``
+        pairs; e.g. the copies of a circular in many agencies), as :meth:`receive_document`
+        receives one, in one transaction: every document gets its receive number, register row,
+        stamp signed by its agency's seal, ``registered`` evidence and ``doc.receive`` event
+        signed by its clerk, or, when any of them is refused (bad input, not allowed, received
+        already), none does. Results in the order of ``items``.
+
+        The checks, the planned receive numbers and the PDFs are read in one read; the stamps
+        are signed before the transaction (for the number each act will most likely take, at
+        the time it will record; signing is the slow part and inside the transaction it would
+        hold the database's write lock) and their files written; the transaction checks each
+        document again, takes its number, and stamps again inside only a document whose number
+        or PDF another act changed meanwhile. Sealed (secret) content is stamped inside, where
+        the seal opens it.
+        """
+        from edoc.signing import ReceivedStamp
+
+        if not isinstance(items, Sequence) or isinstance(items, str) or not items:
+            raise InvalidField("items", "give at least one (document id, username) pair")
+        pairs: list[tuple[int, str]] = []
+        for i, item in enumerate(items):
+            if not (isinstance(item, tuple) and len(item) == 2):
+                raise InvalidField(f"items[{i}]", "give a (document id, username) pair")
+            doc_id, user = item
+            if not isinstance(doc_id, int) or isinstance(doc_id, bool):
+                raise TypeError("document id must be an int")
+            if not isinstance(user, str) or not user.strip():
+                raise InvalidField(f"items[{i}]", "give the receiving clerk's username")
+            pairs.append((doc_id, user))
+        if len({d for d, _ in pairs}) != len(pairs):
+            raise InvalidField("items", "a document appears twice (a document is received once)")
         note = one_line(remark or "")
         self._default_level(level)  # a bad level is bad input before anything else
-        # The stamp is signed before the act's transaction, for the receive number the act will
-        # most likely take (the next one) and the time it will record: signing is the slow part,
-        # and inside the transaction it would hold the database's write lock. The act checks
-        # that it took that number for that PDF; when another receive came first, it stamps
-        # again inside the transaction.
-        def check_and_plan(session: Session) -> tuple[str, str, str, bool, str, bytes | None, str]:
-            agency_code = self._check_receivable(session, doc_id, as_user)
-            row = self._document_row(session, doc_id)
-            agency = session.get(AgencyRow, row.agency_id)
-            assert agency is not None and agency.id is not None and row.pdf_sha256 is not None
-            year = numbering_year(self._local(self.now()).date(), self._numbering_rules().year)
-            seq = reg_store.last_seq(session, agency.id, RECEIVE_SERIES.key, year) + 1
-            text = format_number(RECEIVE_SERIES, seq, year, "")
-            # sealed content is opened by the seal inside the act (no plaintext outside it)
-            pdf = None if self._sealed(row.secrecy) else self.db.blobs.get(session, row.pdf_sha256)
-            return agency_code, row.pdf_sha256, agency.name, agency.thai_digits, text, pdf, row.origin
-
-        agency_code, before_sha, agency_name, thai_digits, planned, pdf, origin = self._read(check_and_plan)
-        event_signer = self._event_signer(as_user)
-        key, identity = self._signing_key(f"{pki_model.AGENCY_PREFIX}{agency_code}")
-        wanted = self._default_level(level)
         at = self.now()
-        planned_stamp = ReceivedStamp(agency=agency_name, number=planned, when=at, thai_digits=thai_digits)
-        presigned = None if pdf is None else (before_sha, self._seal_pdf(pdf, origin, planned_stamp, key, wanted))
-        seal = self._seal_of(agency_code, identity)
 
-        def act(session: Session) -> Received:
-            row, actor = self._registers_target(session, doc_id, as_user)
-            require(actor, Act.RECEIVE, self._document_facts(session, row))
-            if row.origin not in self._INCOMING_ORIGINS:
-                raise InvalidState(f"document {doc_id}", f"{row.origin} here", "be received")
-            self._change_state(session, row, DocumentEvent.REGISTER)
-            number, entry = self._take_receive_number(session, row, remark=note, at=at)
-            agency = session.get(AgencyRow, row.agency_id)
-            assert agency is not None and row.id is not None
-            before = row.pdf_sha256
-            if before is None:
-                raise InvalidState(f"document {doc_id}", "without its PDF", "be received")
-            stamp = ReceivedStamp(
-                agency=agency.name, number=number.text, when=entry.registered_at, thai_digits=agency.thai_digits
+        def check_and_plan(session: Session) -> list[tuple[str, str, str, bool, str, bytes | None, str]]:
+            year = numbering_year(self._local(at).date(), self._numbering_rules().year)
+            last: dict[int, int] = {}
+            pdfs: dict[str, bytes] = {}  # a circular's copies share one PDF: read it once
+            plans = []
+            for doc_id, user in pairs:
+                agency_code = self._check_receivable(session, doc_id, user)
+                row = self._document_row(session, doc_id)
+                agency = session.get(AgencyRow, row.agency_id)
+                assert agency is not None and agency.id is not None and row.pdf_sha256 is not None
+                if agency.id not in last:
+                    last[agency.id] = reg_store.last_seq(session, agency.id, RECEIVE_SERIES.key, year)
+                last[agency.id] += 1
+                text = format_number(RECEIVE_SERIES, last[agency.id], year, "")
+                # sealed content is opened by the seal inside the act (no plaintext outside it)
+                pdf = None
+                if not self._sealed(row.secrecy):
+                    if row.pdf_sha256 not in pdfs:
+                        pdfs[row.pdf_sha256] = self.db.blobs.get(session, row.pdf_sha256)
+                    pdf = pdfs[row.pdf_sha256]
+                plans.append((agency_code, row.pdf_sha256, agency.name, agency.thai_digits, text, pdf, row.origin))
+            return plans
+
+        plans = self._read(check_and_plan)
+        seal_owners = [pki_model.agency_owner(plan[0]) for plan in plans]
+        identities = self._signing_identities([*(u for _, u in pairs), *seal_owners])
+        wanted = self._default_level(level)
+        signers: dict[str, EventSigner] = {}
+        seals: dict[str, Any] = {}
+        prepared = []
+        for (doc_id, user), owner, plan in zip(pairs, seal_owners, plans, strict=True):
+            agency_code, before_sha, agency_name, thai_digits, planned, pdf, origin = plan
+            if user not in signers:
+                signers[user] = signer_from_identity(identities[user])
+            identity = identities[owner]
+            key = self._signing_key_of(identity)
+            if agency_code not in seals:
+                seals[agency_code] = self._seal_of(agency_code, identity)
+            planned_stamp = ReceivedStamp(agency=agency_name, number=planned, when=at, thai_digits=thai_digits)
+            presigned = None
+            if pdf is not None:
+                signed = self._seal_pdf(pdf, origin, planned_stamp, key, wanted)
+                self.db.blobs.write_ahead(signed.pdf)  # the file first; the act adds its row
+                presigned = (before_sha, signed)
+            prepared.append(
+                (doc_id, user, key, identity, seals[agency_code], signers[user], planned_stamp, presigned)
             )
-            sealed = self._apply_seal(
-                session,
-                row,
-                stamp,
-                owner=identity.owner,
-                actor=actor.username,
-                level=level,
-                key=key,
-                identity=identity,
-                presigned=presigned if stamp == planned_stamp else None,
-            )
-            registered = self._routing_on_registered(session, row, number, actor, seal=seal)
-            delivery = {"consignment": registered[0], "evidence": registered[1]} if registered else {}
-            self._record(
-                session,
-                "doc.receive",
-                actor=actor.username,
-                agency=agency.code,
-                document_id=row.id,
-                payload={
-                    "number": number.text,
-                    **self._register_payload(entry),
-                    "pdf_before": before,
-                    "pdf_after": sealed.sha256,
-                    "stamp_field": sealed.field,
-                    "seal": sealed.signer_serial,
-                    "level": sealed.level.value,
-                    **delivery,
-                },
-                sign=event_signer,
-            )
-            return Received(
-                document_id=row.id,
-                number=number,
-                registered_at=entry.registered_at,
-                pdf_sha256=sealed.sha256,
-                previous_sha256=before,
-                stamp_field=sealed.field,
-                seal_serial=sealed.signer_serial,
-            )
+
+        def act(session: Session) -> list[Received]:
+            return [
+                self._receive_in(
+                    session,
+                    doc_id,
+                    user,
+                    note=note,
+                    at=at,
+                    level=level,
+                    key=key,
+                    identity=identity,
+                    seal=seal,
+                    event_signer=event_signer,
+                    planned_stamp=planned_stamp,
+                    presigned=presigned,
+                )
+                for doc_id, user, key, identity, seal, event_signer, planned_stamp, presigned in prepared
+            ]
 
         return self._run(act)
+
+    def _receive_in(
+        self,
+        session: Session,
+        doc_id: int,
+        as_user: str,
+        *,
+        note: str,
+        at: datetime,
+        level: str | None,
+        key: Any,
+        identity: pki_model.SigningIdentity,
+        seal: Any,
+        event_signer: EventSigner,
+        planned_stamp: Any,
+        presigned: tuple[str, Any] | None,
+    ) -> Received:
+        """One document's receive inside the act of :meth:`receive_documents`."""
+        from edoc.signing import ReceivedStamp
+
+        row, actor = self._registers_target(session, doc_id, as_user)
+        require(actor, Act.RECEIVE, self._document_facts(session, row))
+        if row.origin not in self._INCOMING_ORIGINS:
+            raise InvalidState(f"document {doc_id}", f"{row.origin} here", "be received")
+        self._change_state(session, row, DocumentEvent.REGISTER)
+        number, entry = self._take_receive_number(session, row, remark=note, at=at)
+        agency = session.get(AgencyRow, row.agency_id)
+        assert agency is not None and row.id is not None
+        before = row.pdf_sha256
+        if before is None:
+            raise InvalidState(f"document {doc_id}", "without its PDF", "be received")
+        stamp = ReceivedStamp(
+            agency=agency.name, number=number.text, when=entry.registered_at, thai_digits=agency.thai_digits
+        )
+        sealed = self._apply_seal(
+            session,
+            row,
+            stamp,
+            owner=identity.owner,
+            actor=actor.username,
+            level=level,
+            key=key,
+            identity=identity,
+            presigned=presigned if stamp == planned_stamp else None,
+        )
+        registered = self._routing_on_registered(session, row, number, actor, seal=seal)
+        delivery = {"consignment": registered[0], "evidence": registered[1]} if registered else {}
+        self._record(
+            session,
+            "doc.receive",
+            actor=actor.username,
+            agency=agency.code,
+            document_id=row.id,
+            payload={
+                "number": number.text,
+                **self._register_payload(entry),
+                "pdf_before": before,
+                "pdf_after": sealed.sha256,
+                "stamp_field": sealed.field,
+                "seal": sealed.signer_serial,
+                "level": sealed.level.value,
+                **delivery,
+            },
+            sign=event_signer,
+        )
+        return Received(
+            document_id=row.id,
+            number=number,
+            registered_at=entry.registered_at,
+            pdf_sha256=sealed.sha256,
+            previous_sha256=before,
+            stamp_field=sealed.field,
+            seal_serial=sealed.signer_serial,
+        )
 
     def receive_backlog(self, agency: str, items: Sequence[BacklogItem], *, as_user: str) -> list[IssuedNumber]:
         """Register many incoming documents at once (the bulk path): a backlog keyed in from a

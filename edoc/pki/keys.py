@@ -161,6 +161,11 @@ class KeyRing:
             self._keys[(owner, key_id)] = key
         return key
 
+    def cached(self, owner: str, key_id: str) -> PrivateKey | None:
+        """The key ``key_id`` of ``owner`` if it is unlocked in this process, else None."""
+        with self._lock:
+            return self._keys.get((owner, key_id))
+
     def forget(self) -> None:
         with self._lock:
             self._keys.clear()

@@ -90,6 +90,15 @@ class BlobStore(ABC):
         session.flush()
         return digest
 
+    def write_ahead(self, data: bytes) -> str:
+        """Make ``data``'s file durable now, before the transaction whose :meth:`put` adds its
+        row (an act that signs outside its transaction writes the result there too, not under
+        the database's write lock). Nothing for blobs kept in the database. Its SHA-256."""
+        data = bytes(data)
+        digest = sha256_hex(data)
+        self._write(digest, data)
+        return digest
+
     def put_sealed(self, session: Session, digest: str, size: int, envelope: bytes) -> str:
         """Store ``envelope`` (a CMS EnvelopedData of content whose SHA-256 is ``digest`` and
         length ``size``) and make the row ``digest`` point at it; the previous envelope of the
