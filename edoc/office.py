@@ -1246,6 +1246,121 @@ class Office:
 
         return self._run(act)
 
+    def seal_stored(self, *, as_user: str) -> dict[str, Any]:
+        """Seal every confidential and secret document of the registry's agency still stored in
+        the clear (``edoc doc seal-stored``): stored before migration ``0012_sealed`` (content,
+        fields, subject) or ``0013_sealed_notes`` (route notes). One transaction per document,
+        each with a ``doc.seal`` event; a document with nothing left in the clear is skipped, so
+        running it again changes nothing.
+
+        Per document: every blob of its content (the PDF now and the earlier versions its events
+        name, attachments) becomes an envelope for the readers of every document using it (the
+        clear file is removed after the commit); its fields (with the subject) are sealed and
+        replaced by the stub, the ``subject`` column by the secrecy mark; each route note is
+        sealed (with the signed step body, which holds the note). On SQLite the freed pages are
+        overwritten and the write-ahead log truncated at the end. What was appended to the
+        audit log and the registers before stays as recorded (the log is append-only, and the
+        registers are checked against it): see docs/routing.md."""
+        from edoc.storage import records as rec_store
+
+        def plan(session: Session) -> tuple[str, list[int]]:
+            actor, account = self._actor(session, as_user)
+            require(actor, Act.MANAGE_RECORDS, actor.agency)
+            levels = sorted(self._SEALED_LEVELS)
+            return actor.agency, doc_store.ids_of_agency(session, account.agency_id, secrecy=levels)
+
+        agency, ids = self._read(plan)
+        self.signing_identity(pki_model.agency_owner(agency))  # the seal is needed: refuse early
+        sealed: list[dict[str, Any]] = []
+        for doc_id in ids:
+            done = self._run(partial(self._seal_stored_one, doc_id, as_user, rec_store.content_digests))
+            if done is not None:
+                sealed.append(done)
+        self.db.truncate_log()
+        return {"agency": agency, "checked": len(ids), "sealed": sealed}
+
+    def _seal_stored_one(
+        self, doc_id: int, as_user: str, content_digests: Callable[[Session, DocumentRow], list[str]], session: Session
+    ) -> dict[str, Any] | None:
+        """:meth:`seal_stored` for one document, in its transaction; None when nothing was clear."""
+        from edoc.routing import envelope
+
+        actor, _ = self._actor(session, as_user)
+        row = self._document_row(session, doc_id, for_update=True)
+        require(actor, Act.MANAGE_RECORDS, self._document_facts(session, row).agency)
+        if not self._sealed(row.secrecy) or row.destroyed_at is not None:
+            return None
+        self.db.overwrite_freed(session)
+        blobs = self.db.blobs
+        known, pdf_hash, fields_hash = self._expected_pdf(session, row)
+        content: list[str] = []
+        for digest in content_digests(session, row):
+            if blobs.envelope_of(session, digest, for_update=True) is not None:
+                continue
+            users = doc_store.documents_using(session, digest)
+            if any(not self._sealed(u.secrecy) for u in users):
+                continue  # a normal document holds the same bytes: they stay readable for it
+            try:
+                data = blobs.get(session, digest)
+            except EdocError:
+                continue  # erased (destroyed) or missing: nothing to seal
+            readers = self._row_readers(session, row)
+            for other in [row, *users]:
+                if other.id != row.id:
+                    readers += self._row_readers(session, other)
+                if other.parent_id is None:  # a sender: its recipients' seals
+                    readers += self._recipient_seals(session, other)
+            blobs.put_sealed(session, digest, len(data), envelope.seal(data, readers))
+            content.append(digest)
+        fields = doc_store.fields_of(row)
+        sealed_fields: str | None = None
+        if not isinstance(fields.get("sealed"), str):
+            plain = {**fields, "subject": fields.get("subject", row.subject)}
+            text = json.dumps(plain, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+            sealed_fields = self._seal_content(session, _salted(text), self._row_readers(session, row))
+            row.fields_json = _sealed_stub(sealed_fields, initials=doc_store.initials_of(row))
+        masked = _masked(row.secrecy)
+        subject_changed = row.subject != masked
+        row.subject = masked
+        notes: list[str] = []
+        for step in self._clear_notes(session, row):
+            to_sender = step.action == "return" and step.state_after == "sent-back"
+            readers = self._row_readers(session, row) + (self._sender_readers(session, row) if to_sender else [])
+            value: dict[str, Any] = {"note": step.note, "_salt": os.urandom(16).hex()}
+            if step.body is not None:
+                value["signed_body"] = step.body  # the actor signed the note: kept, sealed with it
+            raw = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+            step.note_sha256 = self._seal_content(session, raw, readers)
+            step.note, step.body = "", None
+            session.add(step)
+            notes.append(step.note_sha256)
+        if not (content or sealed_fields or subject_changed or notes):
+            return None
+        session.add(row)
+        session.flush()
+        payload: dict[str, Any] = {"content": content, "sealed_fields": sealed_fields, "notes": notes}
+        if known and fields_hash is not None:  # what a later signature checks the text against
+            payload.update(pdf_sha256=pdf_hash, fields_sha256=sha256_hex(row.fields_json.encode()))
+        self._record(
+            session, "doc.seal", actor=actor.username, agency=actor.agency, document_id=doc_id, payload=payload
+        )
+        return {"id": doc_id, **payload}
+
+    @staticmethod
+    def _clear_notes(session: Session, row: DocumentRow) -> list[Any]:
+        """``row``'s route steps whose note is still stored in the clear (a registration's note
+        is its receive number, which the register shows anyway: not a note to seal)."""
+        from edoc.routing.flow import RouteAction
+        from edoc.storage import routing as route_store
+
+        if row.id is None:
+            return []
+        return [
+            s
+            for s in route_store.step_rows(session, row.id)
+            if s.note and s.note_sha256 is None and s.action != RouteAction.REGISTER.value
+        ]
+
     def _recipient_seals(self, session: Session, row: DocumentRow) -> list[Any]:
         """Current seal certificates of the agencies ``row`` was sent to."""
         from cryptography import x509

@@ -168,3 +168,114 @@ def test_notes_of_normal_letters_stay_readable_text(route_office: Office) -> Non
     [step] = [s for s in _steps(office, copy) if s.action == "propose"]
     assert step.note == PROPOSAL and step.note_sha256 is None
     assert [s.note for s in office.document_status(copy, as_user="d.auditor").steps][-1] == PROPOSAL
+
+
+# -- documents stored before secrecy at rest (migrations 0012_sealed, 0013_sealed_notes) -----------
+
+OLD_SUBJECT = "รายงานลับเรื่องการสอบสวนวินัยเจ้าหน้าที่พัสดุ"
+OLD_BODY = "ผลการสอบสวนเบื้องต้นพบความผิดตามข้อกล่าวหาลับเฉพาะ"
+OLD_ATTACHED = b"OLD-CLEAR-ATTACHMENT witness statements 2025"
+OLD_NOTE = "ให้ดำเนินการสอบสวนต่อและรายงานลับภายในเจ็ดวัน"
+OLD_IMPORT = "หนังสือลับจากจังหวัดเรื่องผลการตรวจสอบพัสดุย้อนหลัง"
+
+
+def _tables(office: Office, names: tuple[str, ...]) -> bytes:
+    """Every value of the named tables."""
+    from sqlalchemy import MetaData, select
+
+    parts: list[bytes] = []
+    meta = MetaData()
+    meta.reflect(bind=office.db.engine, only=list(names))
+    with office.db.engine.connect() as conn:
+        for table in meta.sorted_tables:
+            for row in conn.execute(select(table)):
+                parts += [bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in row if v]
+    return b"\n".join(parts)
+
+
+def _sqlite_files(home: Path) -> bytes:
+    return b"\n".join(p.read_bytes() for p in home.glob("edoc.db*") if p.is_file())
+
+
+def _blob_files(home: Path) -> bytes:
+    return b"\n".join(p.read_bytes() for p in (home / "blobs").rglob("*") if p.is_file())
+
+
+@pytest.mark.slow  # old documents on both databases, sealed afterwards
+def test_seal_stored_converts_documents_stored_in_the_clear(
+    route_office: Office, home: Path, tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    office = route_office
+    attachment = tmp_path / "คำให้การ.txt"
+    attachment.write_bytes(OLD_ATTACHED)
+    # before 0012: restricted documents were stored like any other
+    with monkeypatch.context() as old:
+        old.setattr(Office, "_sealed", classmethod(lambda cls, secrecy: False))
+        letter = {**LETTER, "subject": OLD_SUBJECT, "body": [OLD_BODY], "secrecy": "secret"}
+        doc = office.new_document("external", {**letter, "attachments": [str(attachment)]}, as_user="pc.clerk")
+        office.sign_document(doc, as_user="pc.mayor", level="B-B")
+        copy = office.send_document(doc, as_user="pc.clerk", to=DIST).recipients[0].copy_id
+        assert copy is not None
+        receive(office, copy, "d.clerk")
+        office.route_document(copy, "propose", as_user="d.clerk", to="d.chief")
+        office.route_document(copy, "assign", as_user="d.chief", to="d.officer", note=OLD_NOTE)
+        # half signed: the head initialled, the mayor has not signed yet
+        pending = office.new_document("external", {**letter, "initials": ["pc.head"]}, as_user="pc.clerk")
+        office.sign_document(pending, as_user="pc.head", level="B-B")
+        imported = office.import_document(
+            office.export_document(doc, as_user="pc.mayor"), as_user="d.clerk", subject=OLD_IMPORT, secrecy="secret"
+        )
+    normal = office.new_document("external", LETTER, as_user="pc.clerk")
+    clear = _tables(office, ("document", "route_step")) + (_blob_files(home) if db_url is None else b"")
+    assert OLD_SUBJECT.encode() in clear and OLD_NOTE.encode() in clear
+    if db_url is None:
+        assert OLD_BODY.encode() in _sqlite_files(home)
+
+    # only the registry converts
+    with pytest.raises(PermissionDenied):
+        office.seal_stored(as_user="d.officer")
+    district = office.seal_stored(as_user="d.clerk")
+    assert {d["id"] for d in district["sealed"]} == {copy, imported}
+    [converted] = [d for d in district["sealed"] if d["id"] == copy]
+    assert len(converted["notes"]) == 1 and converted["sealed_fields"]
+    pak_chong = office.seal_stored(as_user="pc.clerk")
+    assert {d["id"] for d in pak_chong["sealed"]} == {doc, pending}
+    # idempotent: nothing left to do
+    assert office.seal_stored(as_user="d.clerk")["sealed"] == []
+    assert office.seal_stored(as_user="pc.clerk")["sealed"] == []
+
+    # nothing of them in the document, attachment and route tables, the search index or the blobs
+    after = _tables(office, ("document", "attachment", "route_step", "blob"))
+    if db_url is None:
+        after += _tables(office, ("search_text",)) + _blob_files(home)
+    for text in (OLD_SUBJECT.encode(), OLD_BODY.encode(), OLD_ATTACHED, OLD_NOTE.encode(), OLD_IMPORT.encode()):
+        assert text not in after, text[:30]
+    assert b"%PDF-" not in after
+    if db_url is None:  # the SQLite files themselves: replaced rows overwritten, the WAL truncated
+        assert OLD_BODY.encode() not in _sqlite_files(home)  # the body was never in the log or a register
+
+    # the readers still read all of it; the normal letter is untouched
+    assert office.show_document(copy, as_user="d.officer").subject == OLD_SUBJECT
+    assert office.show_document(doc, as_user="pc.mayor").fields["body"] == [OLD_BODY]
+    assert office.export_document(copy, as_user="d.officer").startswith(b"%PDF-")
+    assert office.show_document(imported, as_user="d.clerk").subject == OLD_IMPORT
+    assert [s.note for s in office.document_status(copy, as_user="d.officer").steps][-1] == OLD_NOTE
+    assert office.document_status(copy, as_user="d.auditor").steps[-1].note == "[ลับมาก: secret]"
+    assert office.show_document(normal, as_user="pc.clerk").subject == LETTER["subject"]
+    with pytest.raises(PermissionDenied):
+        office.show_document(copy, as_user="d.head")
+    # the half-signed letter is still signable: its text is what the conversion recorded
+    office.sign_document(pending, as_user="pc.mayor", level="B-B")
+    assert office.show_document(pending, as_user="pc.mayor").state == "signed"
+    acts = [e.act for e in office.audit_events()]
+    assert acts.count("doc.seal") == 4
+    assert office.verify_audit_log().ok
+
+    # the command line
+    pp = home / "pp.toml"
+    pp.write_text(f'[passphrases]\ndefault = "{PASSPHRASE}"\n', encoding="utf-8")
+    db = ["--db", db_url] if db_url else []
+    cli = ["--passphrase-file", str(pp), *db, "--json", "doc", "seal-stored"]
+    done = invoke(*cli, "--as", "d.clerk", home=home)
+    assert done.code == 0 and done.json()["sealed"] == []
+    assert invoke(*cli, "--as", "d.officer", home=home).code == 3

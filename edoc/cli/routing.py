@@ -1,4 +1,4 @@
-"""``edoc doc send|status|route|evidence|reseal``, ``edoc inbox``, ``edoc evidence verify`` and
+"""``edoc doc send|status|route|evidence|reseal|seal-stored``, ``edoc inbox``, ``edoc evidence verify`` and
 ``edoc agency group``: routing between and inside agencies (registered in ``cli/app.py``)."""
 
 from __future__ import annotations
@@ -217,6 +217,24 @@ def reseal(
         st.lang,
         f"{n} sealed item(s) of document {doc_id} re-encrypted",
         f"เข้ารหัสเนื้อหาของหนังสือรหัส {doc_id} ใหม่ {n} รายการ",
+    )
+    emit(st, result, lambda c: c.print(message))
+
+
+def seal_stored(
+    ctx: typer.Context,
+    as_user: Annotated[str | None, typer.Option("--as", help=AS_HELP)] = None,
+) -> None:
+    """Seal every confidential or secret document of your agency still stored in the clear."""
+    st = state(ctx)
+    user = acting_user(as_user)
+    with st.office() as office:
+        result = office.seal_stored(as_user=user)
+    n, checked = len(result["sealed"]), result["checked"]
+    message = _tr(
+        st.lang,
+        f"{n} of {checked} restricted document(s) of {result['agency']} sealed (the others were already)",
+        f"เข้ารหัสหนังสือลับของ {result['agency']} ที่ยังไม่ได้เข้ารหัส {n} จาก {checked} เรื่อง",
     )
     emit(st, result, lambda c: c.print(message))
 

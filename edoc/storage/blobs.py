@@ -108,6 +108,10 @@ class BlobStore(ABC):
         Return the envelope's hash."""
         sealed = self.put(session, envelope)
         row = session.get(BlobRow, digest)
+        if row is not None and row.envelope_sha256 is None and row.erased_at is None:
+            # content stored in the clear (before migration 0012_sealed) sealed now: its file
+            # goes once the envelope's row is committed
+            event.listen(session, "after_commit", lambda _s, clear=digest: self._remove(clear), once=True)
         if row is None:
             insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
             session.execute(

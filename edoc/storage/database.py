@@ -66,6 +66,27 @@ class Database:
         if found != needed:
             raise SchemaOutdated(found, needed)
 
+    def overwrite_freed(self, session: object) -> None:
+        """SQLite: from now on, in this transaction's connection, overwrite deleted and replaced
+        content with zeros (``PRAGMA secure_delete``), so a value taken out of the clear (a
+        restricted document sealed after the fact) does not linger in free pages. PostgreSQL
+        keeps dead tuples until VACUUM (see docs/routing.md). Nothing on other databases."""
+        from sqlalchemy import text
+        from sqlmodel import Session
+
+        assert isinstance(session, Session)
+        if is_sqlite(self.engine):
+            session.execute(text("PRAGMA secure_delete = ON"))
+
+    def truncate_log(self) -> None:
+        """SQLite: checkpoint the write-ahead log into the database and truncate it, so pages
+        written before (older versions of rows) are not left in the ``-wal`` file."""
+        from sqlalchemy import text
+
+        if is_sqlite(self.engine):
+            with self.engine.connect() as conn:
+                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -179,3 +179,13 @@ def documents_using(session: Session, digest: str) -> list[DocumentRow]:
         | col(DocumentRow.id).in_(by_att),
     )
     return list(session.exec(query.order_by(col(DocumentRow.id))))
+
+
+def ids_of_agency(session: Session, agency_id: int, *, secrecy: Iterable[str]) -> list[int]:
+    """Ids of the agency's live (not destroyed) documents of these secrecy levels, in id order."""
+    query = select(DocumentRow.id).where(
+        DocumentRow.agency_id == agency_id,
+        col(DocumentRow.secrecy).in_(sorted(set(secrecy))),
+        col(DocumentRow.destroyed_at).is_(None),
+    )
+    return [i for i in session.exec(query.order_by(col(DocumentRow.id))) if i is not None]

@@ -18,6 +18,7 @@ from edoc.storage.tables import (
     DestructionApprovalRow,
     DestructionListRow,
     DocumentRow,
+    RouteStepRow,
 )
 
 CONTENT_KEYS = (
@@ -138,6 +139,12 @@ def content_digests(session: Session, row: DocumentRow) -> list[str]:
         found.add(sealed)  # a confidential document's fields, stored only sealed
     for (digest,) in session.execute(select(AttachmentRow.sha256).where(AttachmentRow.document_id == row.id)):
         found.add(digest)
+    for (digest,) in session.execute(
+        select(RouteStepRow.note_sha256).where(
+            RouteStepRow.document_id == row.id, col(RouteStepRow.note_sha256).is_not(None)
+        )
+    ):
+        found.add(digest)  # a restricted document's route notes, stored only sealed
     for (payload,) in session.execute(select(AuditEventRow.payload).where(AuditEventRow.document_id == row.id)):
         try:
             _digests_in(json.loads(payload), found)
