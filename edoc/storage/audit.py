@@ -28,6 +28,7 @@ from edoc.audit.events import body_text, format_time, leaf_text
 from edoc.audit.merkle import Frontier, Node, node_position
 from edoc.audit.verify import Head, Record
 from edoc.audit.views import register_values
+from edoc.storage.bulk import COPY_FROM, copy_tuples
 from edoc.storage.tables import (
     AuditCertRow,
     AuditCheckpointRow,
@@ -213,9 +214,13 @@ def _append(session: Session, pending: list[tuple[PendingEvent, str]]) -> Append
                     digest,
                 )
             )
-        cursor.executemany(_INSERT_EVENT.format(p=p), rows)
-        if created:
-            cursor.executemany(_INSERT_NODE.format(p=p), created)
+        if not sqlite and len(rows) >= COPY_FROM:  # a bulk act: one COPY each, not a statement per row
+            copy_tuples(session, "audit_event", _EVENT_COLUMNS.split(", "), rows)
+            copy_tuples(session, "audit_node", ("position", "hash"), created)
+        else:
+            cursor.executemany(_INSERT_EVENT.format(p=p), rows)
+            if created:
+                cursor.executemany(_INSERT_NODE.format(p=p), created)
         cursor.execute(_UPDATE_HEAD.format(p=p), (frontier.size, json.dumps([h.hex() for h in frontier.hashes])))
         if certs:
             cursor.executemany(_INSERT_CERT.format(p=p), list(certs.items()))

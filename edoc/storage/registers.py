@@ -112,33 +112,36 @@ class NewEntry:
 
 
 def add_entries(session: Session, entries: Sequence[NewEntry]) -> None:
-    """Insert register rows in one statement."""
+    """Insert register rows in one statement (one ``COPY`` on PostgreSQL for many)."""
     if not entries:
         return
-    session.execute(
-        insert(RegisterEntryRow),
-        [
-            {
-                "agency_id": e.agency_id,
-                "book": e.book,
-                "series": e.series,
-                "year": e.year,
-                "seq": e.seq,
-                "number": e.number,
-                "document_id": e.document_id,
-                "registered_at": e.registered_at,
-                "document_number": e.document_number,
-                "document_date": e.document_date,
-                "from_name": e.from_name,
-                "to_name": e.to_name,
-                "subject": e.subject,
-                "action": e.action,
-                "remark": e.remark,
-                "cancelled": False,
-            }
-            for e in entries
-        ],
-    )
+    from edoc.storage import bulk
+
+    rows = [
+        {
+            "agency_id": e.agency_id,
+            "book": e.book,
+            "series": e.series,
+            "year": e.year,
+            "seq": e.seq,
+            "number": e.number,
+            "document_id": e.document_id,
+            "registered_at": e.registered_at,
+            "document_number": e.document_number,
+            "document_date": e.document_date,
+            "from_name": e.from_name,
+            "to_name": e.to_name,
+            "subject": e.subject,
+            "action": e.action,
+            "remark": e.remark,
+            "cancelled": False,
+        }
+        for e in entries
+    ]
+    if bulk.is_postgresql(session) and len(rows) >= bulk.COPY_FROM:
+        bulk.copy_rows(session, RegisterEntryRow.__table__, rows)  # type: ignore[attr-defined]
+    else:
+        session.execute(insert(RegisterEntryRow), rows)
 
 
 def entries_of(session: Session, document_id: int, book: str | None = None) -> list[RegisterEntryRow]:
