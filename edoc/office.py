@@ -1163,16 +1163,26 @@ class Office:
         rows = self._read(lambda s: pki_store.owner_rows(s, owner, pki_store.END_ENTITY_KINDS))
         out: list[tuple[Any, Any]] = []
         for r in rows:
+            cert = x509.load_der_x509_certificate(r.der)
+            if r.key_storage == pki_model.KeyStorage.PKCS11.value:  # the token opens it (ECDH or RSA on it)
+                from edoc.pki import pkcs11
+
+                out.append((cert, pkcs11.token_key(self._pkcs11_ref(owner, r), cert.public_key())))
+                continue
             data = r.key_data
             if data is None:
                 continue
             key = self.keyring.unlock(owner, r.serial, lambda d=data: d)  # type: ignore[misc]
-            out.append((x509.load_der_x509_certificate(r.der), key))
+            out.append((cert, key))
         return out
 
     @staticmethod
     def _identity_openers(identity: pki_model.SigningIdentity) -> list[tuple[Any, Any]]:
-        """The unlocked key of a signing identity as an opener (none for a key on a token)."""
+        """The key of a signing identity as an opener: unlocked, or on its token."""
+        if identity.pkcs11 is not None:
+            from edoc.pki import pkcs11
+
+            return [(identity.certificate, pkcs11.token_key(identity.pkcs11, identity.certificate.public_key()))]
         return [] if identity.private_key is None else [(identity.certificate, identity.private_key)]
 
     def _reader_openers(self, doc_id: int, as_user: str) -> list[tuple[Any, Any]]:
@@ -1927,16 +1937,9 @@ class Office:
         if row.key_storage == pki_model.KeyStorage.PKCS11.value:
             from edoc.pki import pkcs11
 
-            token = row.pkcs11_token or ""
-            ref = pki_model.Pkcs11KeyRef(
-                module=self._pkcs11_module(),
-                token_label=token,
-                key_id=bytes.fromhex(row.pkcs11_key_id or ""),
-                key_label=name,
-                pin=self.keyring.passphrases.get(pki_model.pin_owner(token)),
-            )
+            ref = self._pkcs11_ref(name, row)
             if not pkcs11.key_exists(ref):
-                raise TokenNotFound(f"the key of {name} ({row.pkcs11_key_id}) is not on token {token!r}")
+                raise TokenNotFound(f"the key of {name} ({row.pkcs11_key_id}) is not on token {ref.token_label!r}")
             return pki_model.SigningIdentity(name, cert, chain_certs, key_type, pkcs11=ref)
         data = row.key_data
         if data is None:
@@ -1948,6 +1951,18 @@ class Office:
         identity = pki_model.SigningIdentity(name, cert, chain_certs, key_type, private_key=private)
         cache[cache_key] = identity
         return identity
+
+    def _pkcs11_ref(self, name: str, row: Any) -> pki_model.Pkcs11KeyRef:
+        """Where the key of certificate ``row`` (stored on a PKCS#11 token) is; asks for the
+        token's PIN through the passphrase source."""
+        token = row.pkcs11_token or ""
+        return pki_model.Pkcs11KeyRef(
+            module=self._pkcs11_module(),
+            token_label=token,
+            key_id=bytes.fromhex(row.pkcs11_key_id or ""),
+            key_label=name,
+            pin=self.keyring.passphrases.get(pki_model.pin_owner(token)),
+        )
 
     def certificates(
         self, owner: str | None = None, *, kind: str | pki_model.CertKind | None = None, agency: str | None = None

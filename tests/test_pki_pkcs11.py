@@ -178,3 +178,125 @@ def test_cli_issue_on_a_token(hsm_office: Office, token: Token, home: Path, tmp_
     assert data["key_storage"] == "pkcs11" and data["pkcs11_token"] == token.label
     r = invoke("pki", "list", "--owner", "pc.clerk", home=home)
     assert f"({token.label})" in r.stdout
+
+
+def test_keys_on_the_token_open_sealed_documents(hsm_office: Office, token: Token, home: Path) -> None:
+    """A secret letter sealed for people whose keys are on the token: the token agrees the ECDH
+    secret (CKM_ECDH1_DERIVE, P-256) or decrypts the wrapped key (RSA-OAEP), so they read it and
+    sign it; the private keys never leave the token."""
+    from edoc.errors import ContentSealed
+    from edoc.routing import envelope
+
+    office = hsm_office
+    office.issue_certificate(agency="PAKCHONG")
+    office.issue_certificate("pc.clerk")
+    office.issue_certificate("pc.mayor", pkcs11_token=token.label)  # P-256 on the token
+    office.issue_certificate("pc.head", pkcs11_token=token.label, key="rsa2048")
+    letter = {
+        "subject": "รายงานลับเรื่องการตรวจสอบพัสดุประจำปี",
+        "to": "นายอำเภอปากช่อง",
+        "body": ["รายละเอียดลับเฉพาะผู้เกี่ยวข้อง"],
+        "signer": "pc.mayor",
+        "initials": ["pc.head"],
+        "secrecy": "secret",
+    }
+    doc = office.new_document("external", letter, as_user="pc.clerk")
+    # sealed for the token keys' certificates too
+    serials = {serial for _i, serial in envelope.recipients(_fields_envelope(office, doc))}
+    assert {office.export_chain(u)[0].serial_number for u in ("pc.mayor", "pc.head")} <= serials
+    # the mayor opens it through the token: ECDH on the token for the EC key
+    assert office.show_document(doc, as_user="pc.mayor").subject == letter["subject"]
+    # RSA: edoc wraps with RSA-OAEP-SHA256, which SoftHSM2 does not decrypt (SHA-1 only): said so
+    with pytest.raises(Pkcs11Unavailable, match="RSA_PKCS_OAEP with SHA-256"):
+        office.show_document(doc, as_user="pc.head")
+    # signing a sealed letter opens it with the signer's token key, signs on the token, seals again
+    doc = office.new_document("external", {**letter, "initials": []}, as_user="pc.clerk")
+    office.sign_document(doc, as_user="pc.mayor", level="B-B")
+    pdf = office.export_document(doc, as_user="pc.mayor")
+    assert pdf.startswith(b"%PDF-") and office.show_document(doc, as_user="pc.mayor").state == "signed"
+    # a wrong PIN is told as such, not as a key that does not open it (once the signing session,
+    # logged in for the whole process, is closed: a token's login belongs to the application)
+    office.close_signing_keys()
+    wrong = StaticPassphrases({f"pkcs11:{token.label}": "00000000"}, default=PASSPHRASE)
+    with open_office(home, passphrases=wrong) as other, pytest.raises(WrongPassphrase):
+        other.show_document(doc, as_user="pc.mayor")
+    # a token key that is not a recipient does not open it: the clerk, with a token key only now
+    office.issue_certificate("pc.clerk", pkcs11_token=token.label, replace=True)  # the old one superseded
+    office._run(lambda s: _forget_software_keys(s, "pc.clerk"))
+    with pytest.raises(ContentSealed, match=r"no key of pc\.clerk"):
+        office.show_document(doc, as_user="pc.clerk")
+    assert ContentSealed.exit_code == 3
+
+
+def test_the_token_decrypts_rsa_key_transport(token: Token, tmp_path: Path) -> None:
+    """An RSA key on the token opens an envelope OpenSSL made for its certificate (RSA PKCS#1
+    v1.5 key transport, OpenSSL's default): the token decrypts the content key."""
+    import datetime
+
+    import pkcs11
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    from pkcs11 import Attribute
+    from pkcs11 import KeyType as P11KeyType
+    from pkcs11.util.rsa import encode_rsa_public_key
+
+    from edoc.pki.model import Pkcs11KeyRef
+    from edoc.pki.pkcs11 import token_key
+    from edoc.routing import envelope
+
+    with pkcs11.lib(token.module).get_token(token_label=token.label).open(rw=True, user_pin=token.pin) as s:
+        public, _private = s.generate_keypair(
+            P11KeyType.RSA, 2048, store=True, id=b"\x07", label="rsa", private_template={Attribute.SENSITIVE: True}
+        )
+        spki = encode_rsa_public_key(public)
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    issuer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "token rsa")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(load_der_public_key(spki))  # type: ignore[arg-type]
+        .serial_number(7)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(issuer_key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(pem(cert))
+    (tmp_path / "in.txt").write_bytes(b"content for the token's key")
+    openssl(
+        "cms", "-encrypt", "-binary", "-aes256", "-outform", "DER", "-in", str(tmp_path / "in.txt"),
+        "-out", str(tmp_path / "env.der"), str(tmp_path / "cert.pem"),
+    )  # fmt: skip
+    ref = Pkcs11KeyRef(token.module, token.label, b"\x07", "rsa", token.pin.encode())
+    key = token_key(ref, cert.public_key())
+    data = (tmp_path / "env.der").read_bytes()
+    assert envelope.open_sealed(data, cert, key) == b"content for the token's key"
+
+
+def _forget_software_keys(session: object, owner: str) -> None:
+    """The clerk's software key is gone (only the token key is left)."""
+    from sqlmodel import select
+
+    from edoc.storage.tables import CertificateRow
+
+    for row in session.exec(select(CertificateRow).where(CertificateRow.owner == owner)):  # type: ignore[attr-defined]
+        row.key_data = None
+        session.add(row)  # type: ignore[attr-defined]
+
+
+def _fields_envelope(office: Office, doc: int) -> bytes:
+    import json
+
+    from edoc.storage.tables import BlobRow
+
+    def read(session: object) -> bytes:
+        row = office._document_row(session, doc)  # type: ignore[arg-type]
+        digest = json.loads(row.fields_json)["sealed"]
+        blob = session.get(BlobRow, digest)  # type: ignore[attr-defined]
+        return office.db.blobs.get(session, blob.envelope_sha256)  # type: ignore[arg-type]
+
+    return office._read(read)  # type: ignore[arg-type]
+

@@ -22,6 +22,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_der_public_key
 
 from edoc.errors import Pkcs11Unavailable, TokenNotFound, WrongPassphrase
@@ -60,7 +63,10 @@ def session(module: str, token_label: str, pin: bytes, *, rw: bool = False) -> I
         except p11.MultipleTokensReturned:
             raise TokenNotFound(f"several tokens are labelled {token_label!r}") from None
     try:
-        opened = token.open(rw=rw, user_pin=pin.decode("utf-8"))
+        try:
+            opened = token.open(rw=rw, user_pin=pin.decode("utf-8"))
+        except p11.UserAlreadyLoggedIn:  # another session of this process is logged in (the
+            opened = token.open(rw=rw)  # login is the application's): share it, log nobody out
     except (p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange):
         raise WrongPassphrase(pin_owner(token_label)) from None
     except p11.PinLocked:
@@ -166,3 +172,101 @@ def key_exists(ref: Pkcs11KeyRef) -> bool:
         except pkcs11.NoSuchKey:
             return False
         return True
+
+
+class TokenEcKey:
+    """An EC private key on a token, for opening CMS envelopes (RFC 5753): ``exchange`` runs
+    ``CKM_ECDH1_DERIVE`` (no KDF) on the token and returns the shared secret ``Z``; the X9.63
+    KDF and the key unwrap happen in the caller, as for a software key. The private key never
+    leaves the token; ``Z`` opens only the one envelope whose ephemeral key it was agreed with.
+    The key needs ``CKA_DERIVE`` (keys edoc makes on tokens have it: python-pkcs11's default for
+    EC keys)."""
+
+    def __init__(self, ref: Pkcs11KeyRef, curve: ec.EllipticCurve) -> None:
+        self.ref = ref
+        self._curve = curve
+
+    @property
+    def curve(self) -> ec.EllipticCurve:
+        return self._curve
+
+    def exchange(self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey) -> bytes:
+        import pkcs11
+        from pkcs11 import KDF, Attribute, Mechanism
+        from pkcs11 import KeyType as P11KeyType
+
+        if not isinstance(algorithm, ec.ECDH):
+            raise TypeError("only ECDH is supported")
+        point = peer_public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+        size = (self._curve.key_size + 7) // 8
+        with session(self.ref.module, self.ref.token_label, self.ref.pin) as s:
+            key = _private_key(s, self.ref)
+            try:
+                secret = key.derive_key(
+                    P11KeyType.GENERIC_SECRET,
+                    size * 8,
+                    mechanism=Mechanism.ECDH1_DERIVE,
+                    mechanism_param=(KDF.NULL, None, point),
+                    template={Attribute.SENSITIVE: False, Attribute.EXTRACTABLE: True, Attribute.TOKEN: False},
+                )
+                try:
+                    return bytes(secret[Attribute.VALUE])
+                finally:
+                    secret.destroy()
+            except pkcs11.PKCS11Error as exc:
+                raise Pkcs11Unavailable(
+                    f"the token {self.ref.token_label!r} could not agree a key (ECDH): {type(exc).__name__}"
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover - the session context returns or raises
+
+
+class TokenRsaKey:
+    """An RSA private key on a token, for opening CMS envelopes with key transport: the token
+    decrypts the wrapped content key (RSA-OAEP with SHA-256, or PKCS#1 v1.5)."""
+
+    def __init__(self, ref: Pkcs11KeyRef) -> None:
+        self.ref = ref
+
+    def decrypt(self, ciphertext: bytes, padding: asym_padding.AsymmetricPadding) -> bytes:
+        import pkcs11
+        from pkcs11 import MGF, Mechanism
+
+        if isinstance(padding, asym_padding.OAEP):
+            if not (isinstance(padding.algorithm, hashes.SHA256) and isinstance(padding.mgf, asym_padding.MGF1)):
+                raise ValueError("the token decrypts RSA-OAEP with SHA-256 only")
+            mechanism, param = Mechanism.RSA_PKCS_OAEP, (Mechanism.SHA256, MGF.SHA256, None)
+        elif isinstance(padding, asym_padding.PKCS1v15):
+            mechanism, param = Mechanism.RSA_PKCS, None
+        else:
+            raise ValueError(f"unsupported padding {padding.name}")
+        with session(self.ref.module, self.ref.token_label, self.ref.pin) as s:
+            key = _private_key(s, self.ref)
+            try:
+                return bytes(key.decrypt(ciphertext, mechanism=mechanism, mechanism_param=param))
+            except (pkcs11.ArgumentsBad, pkcs11.MechanismInvalid, pkcs11.MechanismParamInvalid):
+                # SoftHSM2 does RSA-OAEP with SHA-1 only: say so rather than "not a recipient"
+                raise Pkcs11Unavailable(
+                    f"the token {self.ref.token_label!r} does not decrypt {mechanism.name}"
+                    + (" with SHA-256" if param else "")
+                ) from None
+            except pkcs11.PKCS11Error:
+                raise ValueError("the token's key does not decrypt it") from None
+
+
+def token_key(ref: Pkcs11KeyRef, public_key: Any) -> TokenEcKey | TokenRsaKey:
+    """The token's private key for ``public_key`` (its certificate's), as an envelope opener."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return TokenEcKey(ref, public_key.curve)
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return TokenRsaKey(ref)
+    raise TypeError(f"no envelope opener for a {type(public_key).__name__} key on a token")
+
+
+def _private_key(s: Any, ref: Pkcs11KeyRef) -> Any:
+    import pkcs11
+    from pkcs11 import ObjectClass
+
+    try:
+        return s.get_key(object_class=ObjectClass.PRIVATE_KEY, id=ref.key_id)
+    except pkcs11.NoSuchKey:
+        raise TokenNotFound(f"no key {ref.key_id.hex()} on token {ref.token_label!r}") from None

@@ -15,6 +15,10 @@ default, so this module builds the envelope itself, with two standard recipient 
   ``dhSinglePass-stdDH-sha256kdf-scheme``, the ANSI X9.63 KDF over ``ECC-CMS-SharedInfo`` and
   AES-256 key wrap (RFC 5753, RFC 3394), as S/MIME uses for EC keys.
 
+The private key may be on a PKCS#11 token: anything with ``exchange`` (:class:`KeyAgreement`)
+or ``decrypt`` (:class:`KeyTransport`) opens envelopes, so the token does the ECDH or the RSA
+decryption and the key never leaves it.
+
 Both are what OpenSSL reads (``openssl cms -decrypt -inform DER -recip CERT -inkey KEY``); the
 tests check that each side opens what the other made. Adding a person to the route adds a
 recipient without re-encrypting the content (:func:`add_recipients`).
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from asn1crypto import algos, cms, core, keys
 from asn1crypto import x509 as ax509
@@ -62,8 +67,28 @@ class _EccCmsSharedInfo(core.Sequence):
     ]
 
 
+@runtime_checkable
+class KeyAgreement(Protocol):
+    """An EC private key that agrees a shared secret (ECDH) with a peer's public key: an
+    ``EllipticCurvePrivateKey``, or a key on a PKCS#11 token (``edoc.pki.pkcs11.TokenEcKey``,
+    ``CKM_ECDH1_DERIVE``: the private key stays on the token)."""
+
+    @property
+    def curve(self) -> ec.EllipticCurve: ...
+
+    def exchange(self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey) -> bytes: ...
+
+
+@runtime_checkable
+class KeyTransport(Protocol):
+    """An RSA private key that decrypts a wrapped content key: an ``RSAPrivateKey``, or a key
+    on a PKCS#11 token (``edoc.pki.pkcs11.TokenRsaKey``)."""
+
+    def decrypt(self, ciphertext: bytes, padding: asym_padding.AsymmetricPadding) -> bytes: ...
+
+
 Recipient = x509.Certificate
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | KeyAgreement | KeyTransport
 
 
 def is_envelope(data: bytes) -> bool:
@@ -241,7 +266,7 @@ def _matches(ias: cms.IssuerAndSerialNumber, wanted: cms.IssuerAndSerialNumber) 
 def _unwrap(enveloped: cms.EnvelopedData, cert: x509.Certificate, key: PrivateKey) -> bytes:
     wanted = _issuer_serial(cert)
     for info in enveloped["recipient_infos"]:
-        if info.name == "ktri" and isinstance(key, rsa.RSAPrivateKey):
+        if info.name == "ktri" and isinstance(key, KeyTransport):
             ktri = info.chosen
             if ktri["rid"].name != "issuer_and_serial_number" or not _matches(ktri["rid"].chosen, wanted):
                 continue
@@ -259,7 +284,7 @@ def _unwrap(enveloped: cms.EnvelopedData, cert: x509.Certificate, key: PrivateKe
                 return key.decrypt(ktri["encrypted_key"].native, pad)
             except ValueError:
                 raise EnvelopeError("the key does not open this envelope") from None
-        if info.name == "kari" and isinstance(key, ec.EllipticCurvePrivateKey):
+        if info.name == "kari" and isinstance(key, KeyAgreement):
             kari = info.chosen
             for rek in kari["recipient_encrypted_keys"]:
                 if rek["rid"].name != "issuer_and_serial_number" or not _matches(rek["rid"].chosen, wanted):
