@@ -364,3 +364,25 @@ def test_tamper_with_the_head(log: Office, ca: TestCA) -> None:
     sql(log, "UPDATE audit_head SET frontier = :f", f=json.dumps(["00" * 32]))
     report = verdict(log, ca)
     assert ProblemKind.HEAD in report.counts
+
+
+@pytest.mark.parametrize("batch", [1, 3, 4, 5])
+def test_stored_nodes_are_checked_across_batches(
+    log: Office, ca: TestCA, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole-log check compares stored nodes batch by batch: a changed node, a missing one
+    and one added where no event completes a node are each named, wherever the batches end."""
+    import edoc.audit.verify as verify_module
+
+    monkeypatch.setattr(verify_module, "RECORD_BATCH", batch)
+    assert log.verify_audit_log(trust=[ca.root]).ok
+    # event 7 completes the nodes at positions 12 (level 1), 13 (level 2) and 14 (level 3);
+    # position 22 is where leaf 12 sits (never a stored node)
+    sql(log, "UPDATE audit_node SET hash = :h WHERE position = 12", h=b"\x02" * 32)
+    sql(log, "DELETE FROM audit_node WHERE position = 13")
+    sql(log, "INSERT INTO audit_node (position, hash) VALUES (22, :h)", h=b"\x03" * 32)
+    report = verdict(log, ca)
+    nodes = {(p.seq, p.fields["position"]) for p in report.problems if p.kind is ProblemKind.NODE}
+    assert nodes == {(7, 12), (7, 13), (None, 22)}
+    assert report.counts == {ProblemKind.NODE.value: 3}
+    assert report.first_bad_event == 7

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from edoc.audit import check
 from edoc.audit.bundle import load_outside, verify_bundle
 from edoc.audit.checkpoint import Checkpoint, load_public_key
-from edoc.audit.events import Event, body_text, canonical_json, format_time, leaf_text
+from edoc.audit.events import Event, body_text, canonical_json, format_time, leaf_bytes, leaf_text
 from edoc.audit.verify import ProblemKind
 from edoc.errors import (
     AlreadyExists,
@@ -152,6 +152,8 @@ def test_fast_leaf_equals_canonical_json(
     body = body_text(seq, format_time(at), actor, agency, act, document_id, payload_json)
     assert body.encode() == event.signed_bytes()
     assert leaf_text(body, signature, serial).encode() == event.leaf()
+    stored = leaf_bytes(seq, format_time(at), actor, agency, act, document_id, payload_json.encode(), signature, serial)
+    assert stored == event.leaf()  # as verification builds it from the stored row
 
 
 def test_payload_with_floats_or_bad_times_is_refused_at_once(aoffice: Office) -> None:

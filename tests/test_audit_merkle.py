@@ -8,6 +8,7 @@ PROOF/SUBPROOF); the builder (edoc.audit.merkle) and the independent checker
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -101,6 +102,24 @@ def test_frontier_root_is_mth(n: int) -> None:
     for leaf in d:
         checker.add(check.hash_leaf(leaf))
     assert checker.root() == ref_mth(d)
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=sizes, cuts=st.lists(st.integers(min_value=0, max_value=300), max_size=6))
+def test_extend_equals_adding_one_by_one(n: int, cuts: list[int]) -> None:
+    """The batch path of the whole-log check completes the same nodes as one leaf at a time,
+    whatever the batches' boundaries."""
+    digests = [check.hash_leaf(leaf) for leaf in leaves(n)]
+    one = check.TreeChecker()
+    expected = [(i, level, h) for i, d in enumerate(digests) for level, h in one.add(d)]
+    batched = check.TreeChecker()
+    got: list[tuple[int, int, bytes]] = []
+    bounds = sorted({0, n, *(c for c in cuts if c < n)})
+    for start, stop in itertools.pairwise(bounds):
+        got += zip(*batched.extend(digests[start:stop]), strict=True)
+    assert got == expected
+    assert batched.size == one.size == n and batched.stack == one.stack
+    assert batched.root() == ref_mth(leaves(n))
 
 
 @settings(max_examples=200, deadline=None)

@@ -113,6 +113,35 @@ class TreeChecker:
         stack.append(h)
         return completed
 
+    def extend(self, digests: list[bytes]) -> tuple[list[int], list[int], list[bytes]]:
+        """Add leaves in order, given their leaf hashes, as :meth:`add` one by one would.
+
+        Returns the perfect nodes of level >= 1 the leaves complete, in the order they complete,
+        as three parallel lists: the index of the leaf that completed each, its level, its hash.
+        """
+        sha256 = hashlib.sha256
+        stack = self.stack
+        push = stack.append
+        pop = stack.pop
+        leaves: list[int] = []
+        levels: list[int] = []
+        hashes: list[bytes] = []
+        index = self.size
+        for h in digests:
+            if index & 1:
+                i, level = index, 0
+                while i & 1:
+                    h = sha256(b"\x01" + pop() + h).digest()
+                    level += 1
+                    leaves.append(index)
+                    levels.append(level)
+                    hashes.append(h)
+                    i >>= 1
+            push(h)
+            index += 1
+        self.size = index
+        return leaves, levels, hashes
+
     def root(self) -> bytes:
         """MTH of the leaves added so far (SHA-256 of nothing for none)."""
         if not self.stack:

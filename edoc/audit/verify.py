@@ -33,6 +33,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from itertools import islice
 from typing import Any
 
 from cryptography import x509
@@ -55,6 +56,9 @@ signature or None, signer certificate serial or None)``."""
 
 PROBLEMS_PER_KIND = 20
 """How many problems of one kind are listed (all are counted)."""
+
+RECORD_BATCH = 4096
+"""Events hashed and compared with the stored tree per batch."""
 
 SIGNATURE_BATCH = 2000
 """Actor signatures checked per batch (in worker processes when there are many)."""
@@ -336,45 +340,57 @@ def check_log(
     node_iter: Iterator[tuple[int, bytes]] | None = iter(nodes) if nodes is not None else None
     pending_node = next(node_iter, None) if node_iter is not None else None
     signatures = _SignatureChecker(certificates, roots, workers, problems)
+    stops = iter(s for s in sizes if s > 0)
+    next_stop = next(stops, None)
 
     expected = 0
     count = 0
     legal: dict[str, bool] = {}
     stamp_events: list[tuple[int, bytes]] = []
-    for seq, leaf, stored, act, at_text, signature, signer in records:
-        if act == TIMESTAMP_ACT:
-            stamp_events.append((seq, leaf))
-        if seq != expected:
-            if seq > expected:
-                problems.add(Problem(ProblemKind.GAP, expected, {"last": seq - 1, "next": seq}))
-            else:
-                problems.add(Problem(ProblemKind.ORDER, seq, {"expected": expected}))
-            expected = seq
-        expected += 1
-        digest = hashlib.sha256(b"\x00" + leaf).digest()
-        if stored is not None and stored != digest:
-            problems.add(Problem(ProblemKind.CHANGED, seq))
-        index = count
-        completed = tree.add(digest)
-        count += 1
-        if node_iter is not None and completed:
-            base = 2 * index - index.bit_count()
-            for level, h in completed:
-                position = base + level
-                while pending_node is not None and pending_node[0] < position:
-                    problems.add(Problem(ProblemKind.NODE, None, {"position": pending_node[0], "level": "?"}))
-                    pending_node = next(node_iter, None)
-                if pending_node is None or pending_node[0] != position or pending_node[1] != h:
-                    problems.add(Problem(ProblemKind.NODE, seq, {"position": position, "level": level}))
-                if pending_node is not None and pending_node[0] == position:
-                    pending_node = next(node_iter, None)
-        if count in wanted:
+    sha256 = hashlib.sha256
+    stream = iter(records)
+    while True:
+        # a batch ends at every size whose root is wanted, so the root is taken there
+        n = RECORD_BATCH if next_stop is None else min(RECORD_BATCH, next_stop - count)
+        batch = list(islice(stream, n))
+        if not batch:
+            break
+        digests = [sha256(b"\x00" + r[1]).digest() for r in batch]
+        for (seq, leaf, stored, act, at_text, signature, signer), digest in zip(batch, digests, strict=True):
+            if seq != expected:
+                if seq > expected:
+                    problems.add(Problem(ProblemKind.GAP, expected, {"last": seq - 1, "next": seq}))
+                else:
+                    problems.add(Problem(ProblemKind.ORDER, seq, {"expected": expected}))
+                expected = seq
+            expected += 1
+            if stored is not None and stored != digest:
+                problems.add(Problem(ProblemKind.CHANGED, seq))
+            if signature is not None:
+                if check_signatures:
+                    signatures.add(seq, act, at_text, body_of_leaf(leaf), signature, signer or "")
+            elif legal.get(act) if act in legal else legal.setdefault(act, has_legal_weight(act)):
+                problems.add(Problem(ProblemKind.UNSIGNED, seq, {"act": act, "actor": _actor_of(leaf)}))
+            if act == TIMESTAMP_ACT:
+                stamp_events.append((seq, leaf))
+        first_index = count
+        leaves, levels, hashes = tree.extend(digests)
+        count += len(batch)
+        if node_iter is not None:
+            # stored nodes are keyed by the position at which appending creates them: the
+            # nodes these leaves complete are exactly those before leaf ``count``'s position
+            end = 2 * count - count.bit_count()
+            chunk: list[tuple[int, bytes]] = []
+            while pending_node is not None and pending_node[0] < end:
+                chunk.append(pending_node)
+                pending_node = next(node_iter, None)
+            positions = [2 * i - i.bit_count() + level for i, level in zip(leaves, levels, strict=True)]
+            if [c[0] for c in chunk] != positions or [c[1] for c in chunk] != hashes:
+                seqs = [batch[i - first_index][0] for i in leaves]
+                _node_problems(chunk, positions, levels, hashes, seqs, problems)
+        if count == next_stop:
             roots_at[count] = tree.root()
-        if signature is not None:
-            if check_signatures:
-                signatures.add(seq, act, at_text, body_of_leaf(leaf), signature, signer or "")
-        elif legal.get(act) if act in legal else legal.setdefault(act, has_legal_weight(act)):
-            problems.add(Problem(ProblemKind.UNSIGNED, seq, {"act": act, "actor": _actor_of(leaf)}))
+            next_stop = next(stops, None)
     if node_iter is not None:
         while pending_node is not None:
             problems.add(Problem(ProblemKind.NODE, None, {"position": pending_node[0], "level": "?"}))
@@ -457,6 +473,30 @@ def check_log(
         timestamps=len(stamped),
         timestamps_ok=stamps_ok,
     )
+
+
+def _node_problems(
+    stored: list[tuple[int, bytes]],
+    positions: list[int],
+    levels: list[int],
+    hashes: list[bytes],
+    seqs: list[int],
+    problems: _Problems,
+) -> None:
+    """Name every difference between the stored nodes of one batch and the recomputed ones
+    (both in position order): a stored node missing or different is named with the event that
+    completes it, a stored node at a position no event completes is named alone."""
+    j = 0
+    for position, level, h, seq in zip(positions, levels, hashes, seqs, strict=True):
+        while j < len(stored) and stored[j][0] < position:
+            problems.add(Problem(ProblemKind.NODE, None, {"position": stored[j][0], "level": "?"}))
+            j += 1
+        if j >= len(stored) or stored[j][0] != position or stored[j][1] != h:
+            problems.add(Problem(ProblemKind.NODE, seq, {"position": position, "level": level}))
+        if j < len(stored) and stored[j][0] == position:
+            j += 1
+    for position, _ in stored[j:]:
+        problems.add(Problem(ProblemKind.NODE, None, {"position": position, "level": "?"}))
 
 
 TIMESTAMP_ACT = "audit.timestamp"

@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import func, insert, update
@@ -24,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from edoc.audit import Event, canonical_json
 from edoc.audit.checkpoint import Checkpoint, Cosignature
-from edoc.audit.events import body_text, format_time, leaf_text
+from edoc.audit.events import body_text, format_time, leaf_bytes, leaf_text
 from edoc.audit.merkle import Frontier, Node, node_position
 from edoc.audit.verify import Head, Record
 from edoc.audit.views import register_values
@@ -361,6 +362,12 @@ def verification_connection(session: Session) -> Connection:
 def _stream(conn: Connection, sql: str, name: str) -> Iterator[tuple[Any, ...]]:
     """Rows of ``sql`` streamed through the driver's cursor (a server-side cursor on
     PostgreSQL), in the session's transaction."""
+    for rows in _batches(conn, sql, name):
+        yield from rows
+
+
+def _batches(conn: Connection, sql: str, name: str) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows of ``sql`` in lists of up to 20,000, as :func:`_stream` reads them."""
     raw = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         cursor = raw.cursor(name=name)  # type: ignore[union-attr]
@@ -374,23 +381,30 @@ def _stream(conn: Connection, sql: str, name: str) -> Iterator[tuple[Any, ...]]:
             rows = cursor.fetchmany(20_000)
             if not rows:
                 break
-            yield from rows
+            yield rows
     finally:
         cursor.close()
 
 
 def records(conn: Connection, start: int = 0) -> Iterator[Record]:
     """Every stored event from ``start`` as the verifier reads it, in sequence order, streamed."""
-    sql = f"SELECT {_EVENT_COLUMNS} FROM audit_event WHERE seq >= {int(start)} ORDER BY seq"
+    columns = _EVENT_COLUMNS
+    if conn.dialect.name == "sqlite":  # the payload's UTF-8 bytes as stored: neither decoded nor encoded again
+        columns = columns.replace("payload", "CAST(payload AS BLOB)")
+    sql = f"SELECT {columns} FROM audit_event WHERE seq >= {int(start)} ORDER BY seq"
     for seq, at, actor, agency, act, document_id, payload, signature, signer_cert, stored in _stream(
         conn, sql, "edoc_audit_events"
     ):
-        at_text = _at_text(at)
-        if signature is not None:
+        # SQLite's text as _at_text reads it, without the call
+        at_text = f"{at[:10]}T{at[11:]}Z" if type(at) is str and len(at) == 26 and at[10] == " " else _at_text(at)
+        if type(payload) is not bytes:
+            payload = payload.encode() if isinstance(payload, str) else bytes(payload)
+        if signature is not None and type(signature) is not bytes:
             signature = bytes(signature)
-        body = body_text(seq, at_text, actor, agency, act, document_id, payload)
-        leaf = leaf_text(body, signature, signer_cert).encode()
-        yield seq, leaf, None if stored is None else bytes(stored), act, at_text, signature, signer_cert
+        if stored is not None and type(stored) is not bytes:
+            stored = bytes(stored)
+        leaf = leaf_bytes(seq, at_text, actor, agency, act, document_id, payload, signature, signer_cert)
+        yield seq, leaf, stored, act, at_text, signature, signer_cert
 
 
 def leaves(conn: Connection, stop: int | None = None) -> Iterator[bytes]:
@@ -403,7 +417,11 @@ def leaves(conn: Connection, stop: int | None = None) -> Iterator[bytes]:
 
 def node_stream(conn: Connection) -> Iterator[tuple[int, bytes]]:
     """Stored tree nodes of level >= 1, ``(position, hash)`` in position order, streamed."""
-    for position, h in _stream(conn, "SELECT position, hash FROM audit_node ORDER BY position", "edoc_audit_nodes"):
+    sql = "SELECT position, hash FROM audit_node ORDER BY position"
+    if conn.dialect.name == "sqlite":  # the driver's rows are already (int, bytes): passed on in C
+        yield from chain.from_iterable(_batches(conn, sql, "edoc_audit_nodes"))
+        return
+    for position, h in _stream(conn, sql, "edoc_audit_nodes"):
         yield position, bytes(h)
 
 
