@@ -32,6 +32,28 @@ def test_sqlite_pragmas(sqlite_office: Office) -> None:
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
 
 
+def test_sqlite_write_lock_timeout_is_busy_and_retried(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE goes to the driver directly: a lock timeout must still be Busy (retried
+    by Transactions.run, then raised), and the next act must go through once the lock is gone."""
+    import sqlite3
+
+    from edoc.errors import Busy
+    from edoc.storage.engine import Transactions, make_engine
+
+    path = tmp_path / "lock.db"
+    tx = Transactions(make_engine(f"sqlite:///{path}", busy_timeout_ms=50), retries=1)
+    tx.run(lambda s: s.connection().exec_driver_sql("CREATE TABLE t (x INTEGER)"))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(Busy):
+        tx.run(lambda s: s.connection().exec_driver_sql("INSERT INTO t VALUES (1)"))
+    other.execute("COMMIT")
+    other.close()
+    tx.run(lambda s: s.connection().exec_driver_sql("INSERT INTO t VALUES (2)"))
+    assert tx.run(lambda s: s.connection().exec_driver_sql("SELECT x FROM t").scalars().all(), write=False) == [2]
+    tx.engine.dispose()
+
+
 def test_migrations_match_models(office: Office) -> None:
     """The schema the migrations build is exactly what the models declare."""
     from alembic.autogenerate import compare_metadata
