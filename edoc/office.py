@@ -1111,11 +1111,14 @@ class Office:
             return None
         return str(value["note"])
 
-    def _note_openers(self, doc_id: int, as_user: str, *, copies: bool = True) -> list[tuple[Any, Any]]:
+    def _note_openers(self, doc_id: int, as_user: str) -> list[tuple[Any, Any]]:
         """For someone who may read restricted document ``doc_id`` which has sealed route notes
-        (its own or, with ``copies``, those of the copies delivered from it), their unlocked
-        keys; [] otherwise (nothing is asked of people who only see metadata)."""
+        (its own, or reasons its copies were sent back with), their unlocked keys; [] otherwise:
+        nothing is asked of people who only see metadata, and a reader whose passphrase is not
+        given sees the secrecy mark instead of the notes (status and history are views of the
+        route, not of the content)."""
         from edoc.directory import decide
+        from edoc.errors import PassphraseRequired
         from edoc.storage import routing as route_store
 
         def check(session: Session) -> bool:
@@ -1127,17 +1130,14 @@ class Office:
                 return False
             if self._note_digests(session, row):
                 return True
-            if not copies:
-                return False
-            for d in route_store.deliveries_of(session, row.id):
-                if sealed_reason_digest(d.reason) is not None:
-                    return True
-                copy = session.get(DocumentRow, d.copy_id) if d.copy_id is not None else None
-                if copy is not None and self._note_digests(session, copy):
-                    return True
-            return False
+            return any(sealed_reason_digest(d.reason) is not None for d in route_store.deliveries_of(session, row.id))
 
-        return self._key_openers(as_user) if self._read(check) else []
+        if not self._read(check):
+            return []
+        try:
+            return self._key_openers(as_user)
+        except PassphraseRequired:
+            return []
 
     def _seal_openers(self, agency: str) -> list[tuple[Any, Any]]:
         """The agency seal's unlocked key as an opener (the seal opens every sealed document of

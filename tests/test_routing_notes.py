@@ -134,6 +134,9 @@ def test_route_notes_of_a_secret_letter_are_stored_only_sealed(
         assert invoke(*cli, "--as", "s.clerk", home=home).code == 3
         audited = invoke(*cli, "--as", "d.auditor", home=home)
         assert audited.code == 0 and ORDER not in audited.stdout
+        # a reader who gives no passphrase sees the route with the secrecy mark, not an error
+        unlocked = invoke(*db, "--json", "doc", command, str(copy), "--as", "d.officer", home=home)
+        assert unlocked.code == 0 and ORDER not in unlocked.stdout, unlocked.stderr
 
 
 def test_reseal_covers_the_notes(route_office: Office) -> None:
