@@ -75,3 +75,33 @@ def test_a_wrong_key_or_garbage_is_refused(ca: MiniCA) -> None:
         envelope.open_sealed(b"\x30\x03\x02\x01\x00", cert, key)
     with pytest.raises(ValueError):
         envelope.seal(SECRET, [])
+
+
+def test_a_circulars_envelope_answers_who_reads_it_without_parsing_it_all(ca: MiniCA) -> None:
+    """``is_recipient`` (a byte search for the certificate's IssuerAndSerialNumber) agrees with
+    the parsed recipient list, for EC and RSA recipients; every recipient of a many-reader
+    envelope opens it; a damaged recipient info is an EnvelopeError, not an asn1crypto error."""
+    issued = [ca.issue(f"seal {i}", key="rsa2048" if i % 10 == 0 else "p256") for i in range(40)]
+    outsider_key, outsider = ca.issue("outsider")
+    sealed = envelope.seal(SECRET, [c for _k, c in issued[:30]])
+    wider = envelope.add_recipients(sealed, issued[0][1], issued[0][0], [c for _k, c in issued[20:]])
+    listed = {serial for _i, serial in envelope.recipients(wider)}
+    for _key, cert in [*issued, (outsider_key, outsider)]:
+        assert envelope.is_recipient(wider, cert) == (cert.serial_number in listed)
+    assert len(listed) == 40 and not envelope.is_recipient(wider, outsider)
+    for key, cert in (issued[0], issued[25], issued[39]):
+        assert envelope.open_sealed(wider, cert, key) == SECRET
+    # a reader's own recipient info damaged: refused as such (an EnvelopeError, never asn1crypto's)
+    for offset in (0, 2, 40):
+        at = wider.find(envelope._issuer_serial_der(issued[39][1].public_bytes(pem_der())))
+        damaged = wider[: at + offset] + b"\xff" * 8 + wider[at + offset + 8 :]
+        with pytest.raises(envelope.EnvelopeError):
+            envelope.open_sealed(damaged, issued[39][1], issued[39][0])
+    with pytest.raises(envelope.EnvelopeError):
+        envelope.open_sealed(wider[: len(wider) // 3], issued[0][1], issued[0][0])  # cut short
+
+
+def pem_der() -> object:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return Encoding.DER
