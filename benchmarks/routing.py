@@ -19,7 +19,10 @@ Figures, each beside a plain peer measured in the same run:
 Unlocking keys (one PBKDF2 per seal and per clerk, at the benchmark's ``kdf_rounds``) is a
 once-per-session cost, done before the clock starts and reported on its own.
 
-    python -m benchmarks.routing [--agencies 345] [--workers 2] [--batch 20] [--db URL] [--json]
+    python -m benchmarks.routing [--agencies 345] [--workers 2] [--batch 20] [--db URL] [--secrecy secret] [--json]
+
+``--secrecy secret`` sends a secret letter: its PDF and fields stored only sealed, the recipient
+seals added to the shared envelopes at the send, each receive opening the PDF with its seal.
 
 The directory of ``--agencies N`` holds the province and N - 1 agencies below it; the circular
 goes to all of them but Pak Chong: N - 2 recipients (345 gives the issue's 343). A PostgreSQL ``--db`` names a server:
@@ -55,7 +58,7 @@ def _passphrases() -> Any:
     return StaticPassphrases(default=PASSPHRASE)
 
 
-def build(home: Path, db_url: str | None, agencies: int) -> tuple[int, dict[str, str]]:
+def build(home: Path, db_url: str | None, agencies: int, secrecy: str = "normal") -> tuple[int, dict[str, str]]:
     """The province, its certificates and a signed letter; (letter id, clerk of each agency)."""
     import tomllib
 
@@ -92,6 +95,7 @@ def build(home: Path, db_url: str | None, agencies: int) -> tuple[int, dict[str,
             "body": ["ด้วยเทศบาลเมืองปากช่องจัดโครงการปากช่องเมืองสะอาด", "จึงเรียนมาเพื่อโปรดประชาสัมพันธ์"],
             "signer": "pc.mayor",
             "urgency": "urgent",
+            "secrecy": secrecy,
         }
         doc = office.new_document("external", letter, as_user="pc.clerk")
         sign = getattr(office, "sign_document", None)
@@ -198,14 +202,16 @@ def _peer_send(n: int) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def run(db_url: str | None, agencies: int, workers: int, batch: int = 20) -> list[Result]:
+def run(db_url: str | None, agencies: int, workers: int, batch: int = 20, secrecy: str = "normal") -> list[Result]:
     from edoc.office import open_office
 
     label = "PostgreSQL" if db_url and db_url.startswith("postgresql") else "SQLite"
+    if secrecy != "normal":
+        label += f" ({secrecy})"
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         t0 = time.perf_counter()
-        doc, clerks = build(home, db_url, agencies)
+        doc, clerks = build(home, db_url, agencies, secrecy)
         setup = time.perf_counter() - t0
         with open_office(home, db_url, passphrases=_passphrases()) as office:
             unlock_send = _unlock(office, ["pc.clerk", "agency:PAKCHONG"])
@@ -234,7 +240,7 @@ def run(db_url: str | None, agencies: int, workers: int, batch: int = 20) -> lis
 
             key_der = identity.private_key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())  # type: ignore[union-attr]
             cert_der = identity.der
-            pdf = office._read(lambda s: office.db.blobs.get(s, office._document_row(s, doc).pdf_sha256 or ""))
+            pdf = office.export_document(doc, as_user="pc.mayor")  # opened from its envelope when sealed
     peer_send, peer_send_cpu = _peer_send(n)
     per = [len(s) for s in shares]
     ctx = multiprocessing.get_context("fork")
@@ -328,15 +334,18 @@ def main() -> None:
         "--batch", type=int, default=20, help="agencies per receive transaction in a worker (1: one act each)"
     )
     parser.add_argument("--db", action="append", help="database URL (repeatable); default SQLite")
+    parser.add_argument(
+        "--secrecy", default="normal", help="the letter's secrecy: normal, or confidential/secret (sealed at rest)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results: list[Result] = []
     for url in args.db or [None]:
         if url and url.startswith("postgresql"):
             with fresh_pg_database(url) as fresh:
-                results.extend(run(fresh, args.agencies, args.workers, args.batch))
+                results.extend(run(fresh, args.agencies, args.workers, args.batch, args.secrecy))
         else:
-            results.extend(run(url, args.agencies, args.workers, args.batch))
+            results.extend(run(url, args.agencies, args.workers, args.batch, args.secrecy))
     if args.json:
         print(to_json(results))
     else:
