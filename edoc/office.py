@@ -4387,7 +4387,6 @@ class Office:
         send again delivers the rest.
         """
         from edoc.routing import delivery as dl
-        from edoc.routing import flow
         from edoc.routing.model import SendResult, SentTo
         from edoc.storage import routing as route_store
         from edoc.storage.tables import DeliveryRow, DispatchRow
@@ -4520,58 +4519,56 @@ class Office:
         self._fault("send:accepted")
         today = self._today()
 
-        def deliver(consignment: str, session: Session) -> None:
-            d = route_store.delivery_by_consignment(session, consignment, for_update=True)
-            if d is None or d.state != dl.DeliveryState.ACCEPTED.value:
-                return  # delivered by a concurrent run of the same send
-            original = self._document_row(session, d.document_id)
-            recipient = route_store.agency_row_by_id(session, d.recipient_id)
+        def deliver_all(session: Session, chunk: list[str]) -> None:
+            """Deliver the chunk's consignments still only accepted (a concurrent run of the same
+            send may have delivered some): copies, routes, signed evidence, events; multi-row
+            statements for the rows."""
+            found = route_store.deliveries_by_consignment(session, chunk)
+            waiting = [found[c] for c in chunk if c in found and found[c].state == dl.DeliveryState.ACCEPTED.value]
+            if not waiting:
+                return
+            original = self._document_row(session, waiting[0].document_id)
+            assert original.id is not None
             due = self._default_due(original.urgency, today)
-            copy = route_store.insert_copy(session, original, d.recipient_id, due=due, at=self.now())
-            assert copy.id is not None and d.id is not None
-            d.copy_id = copy.id
-            route_store.save_route(
-                session, copy, flow.delivered(copy.id, due=due), holder_id=None, unit_id=None, at=copy.created_at
-            )
+            at = self.now()
+            names = route_store.agency_names(session, [d.recipient_id for d in waiting])
+            codes = {i: code for i, (code, _name) in names.items()}
+            lasts = route_store.last_evidence_of(session, [d.id for d in waiting if d.id is not None])
+            signed: list[tuple[DeliveryRow, dl.Evidence, bytes]] = []
+            for d in waiting:
+                assert d.id is not None and d.document_id == original.id
+                previous = dl.Evidence.decode(lasts[d.id].body.encode("utf-8"))
+                evidence = previous.following(dl.EvidenceKind.DELIVERED, at=at, agency=previous.sender, actor=as_user)
+                dl.next_state(d.consignment, dl.DeliveryState(d.state), evidence.kind)
+                signed.append((d, evidence, self._sign_evidence(seal, evidence)))
             self._fault("send:in-delivery")
-            last = route_store.last_evidence(session, d.id)
-            assert last is not None
-            previous = dl.Evidence.decode(last.body.encode("utf-8"))
-            evidence = previous.following(
-                dl.EvidenceKind.DELIVERED, at=copy.created_at, agency=previous.sender, actor=as_user
+            copies = route_store.deliver_copies(
+                session, original, signed, signer_serial=seal_serial, due=due, at=at
             )
-            dl.next_state(consignment, dl.DeliveryState(d.state), evidence.kind)
-            route_store.append_evidence(
-                session, d, evidence, self._sign_evidence(seal, evidence), seal_serial, original.agency_id
-            )
-            self._record(
-                session,
-                "doc.deliver",
-                actor=as_user,
-                agency=recipient.code,
-                document_id=copy.id,
-                payload={
-                    "consignment": consignment,
-                    "parent": original.id,
-                    "evidence": evidence.digest(),
-                    "from_document": original.id,
-                    "from_agency": previous.sender,
-                    "sha256": original.pdf_sha256,
-                    "due": due.isoformat() if due else None,
-                },
-            )
+            for d, evidence, _signature in signed:
+                self._record(
+                    session,
+                    "doc.deliver",
+                    actor=as_user,
+                    agency=codes[d.recipient_id],
+                    document_id=copies[d.recipient_id],
+                    payload={
+                        "consignment": d.consignment,
+                        "parent": original.id,
+                        "evidence": evidence.digest(),
+                        "from_document": original.id,
+                        "from_agency": evidence.sender,
+                        "sha256": original.pdf_sha256,
+                        "due": due.isoformat() if due else None,
+                    },
+                )
 
         # a few transactions, not one per recipient: each commit is a disk flush
         size = max(1, self.settings.routing.deliveries_per_transaction)
         done = 0
         for start in range(0, len(pending), size):
             chunk = [consignment for consignment, _code in pending[start : start + size]]
-
-            def deliver_all(session: Session, chunk: list[str] = chunk) -> None:
-                for consignment in chunk:
-                    deliver(consignment, session)
-
-            self._run(deliver_all)
+            self._run(lambda session, chunk=chunk: deliver_all(session, chunk))  # type: ignore[misc]
             for i in range(done + 1, done + len(chunk) + 1):
                 self._fault(f"send:delivered:{i}")
             done += len(chunk)

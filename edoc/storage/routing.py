@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from edoc.errors import AgencyNotFound, AlreadyExists, GroupNotFound, UnknownRecipients
@@ -255,6 +255,139 @@ def insert_copy(
     if attachments:
         session.flush()
     return copy
+
+
+def deliveries_by_consignment(session: Session, consignments: Sequence[str]) -> dict[str, DeliveryRow]:
+    """The deliveries of ``consignments`` (locked until the act ends on PostgreSQL), by consignment."""
+    query = select(DeliveryRow).where(col(DeliveryRow.consignment).in_(list(consignments)))
+    if _is_pg(session):
+        query = query.with_for_update()
+    return {d.consignment: d for d in session.exec(query)}
+
+
+def last_evidence_of(session: Session, delivery_ids: Sequence[int]) -> dict[int, EvidenceRow]:
+    """The latest evidence record of each delivery (one query)."""
+    latest = (
+        select(EvidenceRow.delivery_id, func.max(EvidenceRow.seq).label("seq"))
+        .where(col(EvidenceRow.delivery_id).in_(list(delivery_ids)))
+        .group_by(col(EvidenceRow.delivery_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(EvidenceRow).join(
+            latest, and_(col(EvidenceRow.delivery_id) == latest.c.delivery_id, col(EvidenceRow.seq) == latest.c.seq)
+        )
+    )
+    return {r.delivery_id: r for r in rows}
+
+
+def deliver_copies(
+    session: Session,
+    original: DocumentRow,
+    deliveries: Sequence[tuple[DeliveryRow, Evidence, bytes]],
+    *,
+    signer_serial: str,
+    due: date | None,
+    at: datetime,
+) -> dict[int, int]:
+    """Deliver ``original`` for each ``(delivery, evidence, signature)``: the recipient's copy
+    (with the original's attachments), its route (delivered, waiting for registration), the
+    signed ``delivered`` evidence, the delivery moved to its state and pointing at the copy.
+    Multi-row statements (a circular delivers a hundred copies per transaction), no ORM unit of
+    work. Copy ids by recipient agency id."""
+    assert original.id is not None
+    if not deliveries:
+        return {}
+    recipients = [d.recipient_id for d, _e, _s in deliveries]
+    if len(set(recipients)) != len(recipients):  # pragma: no cover - a unique key forbids it
+        raise ValueError("one copy per recipient agency")
+    copy_values = {
+        "unit_id": None,
+        "kind": original.kind,
+        "form": original.form,
+        "origin": "delivered",
+        "state": "received",
+        "subject": original.subject,
+        "fields_json": original.fields_json,
+        "urgency": original.urgency,
+        "secrecy": original.secrecy,
+        "drafter_id": None,
+        "signer_id": original.signer_id,
+        "number": original.number,
+        "document_date": original.document_date,
+        "from_name": original.from_name,
+        "to_name": original.to_name,
+        "pdf_sha256": original.pdf_sha256,
+        "parent_id": original.id,
+        "holder_id": None,
+        "holder_unit_id": None,
+        "due": due,
+        "created_at": at,
+        "updated_at": at,
+    }
+    returned = session.execute(
+        insert(DocumentRow).returning(col(DocumentRow.id), col(DocumentRow.agency_id)),
+        [{**copy_values, "agency_id": r} for r in recipients],
+    )
+    copies = {int(agency_id): int(copy_id) for copy_id, agency_id in returned}
+    if sorted(copies) != sorted(recipients):  # pragma: no cover - RETURNING gives every row
+        raise RuntimeError("the copies inserted are not the copies asked for; nothing was stored")
+    attachments = list(session.exec(select(AttachmentRow).where(AttachmentRow.document_id == original.id)))
+    if attachments:
+        session.execute(
+            insert(AttachmentRow),
+            [
+                {"document_id": c, "name": a.name, "media_type": a.media_type, "sha256": a.sha256, "size": a.size}
+                for c in copies.values()
+                for a in attachments
+            ],
+        )
+    session.execute(
+        insert(RouteRow),
+        [
+            {
+                "document_id": c,
+                "state": FlowState.DELIVERED.value,
+                "trail": "[]",
+                "delivered": True,
+                "retention": None,
+                "steps": 0,
+                "updated_at": at,
+            }
+            for c in copies.values()
+        ],
+    )
+    session.execute(
+        insert(EvidenceRow),
+        [
+            {
+                "delivery_id": d.id,
+                "seq": e.seq,
+                "kind": e.kind.value,
+                "at": e.at,
+                "agency_id": original.agency_id,
+                "actor": e.actor,
+                "body": e.encode().decode("utf-8"),
+                "digest": e.digest(),
+                "signature": signature,
+                "signer_serial": signer_serial,
+            }
+            for d, e, signature in deliveries
+        ],
+    )
+    table = DeliveryRow.__table__  # type: ignore[attr-defined]
+    session.connection().execute(  # Core executemany: the ORM's bulk UPDATE takes no WHERE
+        update(table)
+        .where(table.c.id == bindparam("delivery"))
+        .values(copy_id=bindparam("copy"), state=bindparam("new_state"), updated_at=bindparam("at")),
+        [
+            {"delivery": d.id, "copy": copies[d.recipient_id], "new_state": e.kind.state.value, "at": e.at}
+            for d, e, _s in deliveries
+        ],
+    )
+    for d, _e, _s in deliveries:  # the loaded rows say what the table now says
+        session.expire(d)
+    return copies
 
 
 # -- routes -------------------------------------------------------------------------------------
