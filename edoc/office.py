@@ -165,7 +165,7 @@ from edoc.storage import registers as reg_store
 from edoc.storage.blobs import sha256_hex
 from edoc.storage.database import Database
 from edoc.storage.documents import INITIAL_ROLES, SIGNER_ROLES
-from edoc.storage.session import Session
+from edoc.storage.session import Session, keep_loaded
 from edoc.storage.tables import AccountRow, AgencyRow, DocumentRow, UnitRow
 
 if TYPE_CHECKING:
@@ -3324,6 +3324,7 @@ class Office:
         at = self.now()
 
         def check_and_plan(session: Session) -> list[tuple[str, str, str, bool, str, bytes | None, str]]:
+            keep_loaded(session)  # the agencies, their parents, the clerks: read once for the batch
             year = numbering_year(self._local(at).date(), self._numbering_rules().year)
             last: dict[int, int] = {}
             pdfs: dict[str, bytes] = {}  # a circular's copies share one PDF: read it once
@@ -3372,6 +3373,7 @@ class Office:
             )
 
         def act(session: Session) -> list[Received]:
+            keep_loaded(session)
             return [
                 self._receive_in(
                     session,

@@ -10,13 +10,19 @@ from sqlmodel import Session, col, select
 
 from edoc.directory import Agency, Role, Unit, User
 from edoc.errors import AgencyNotFound, AlreadyExists, UnitNotFound, UserNotFound
+from edoc.storage.session import memo
 from edoc.storage.tables import AccountRow, AgencyRow, UnitRow
 
 
 def agency_row(session: Session, code: str) -> AgencyRow:
+    known = memo(session, "agency")
+    if known is not None and code in known:
+        return known[code]
     row = session.exec(select(AgencyRow).where(AgencyRow.code == code)).first()
     if row is None:
         raise AgencyNotFound(code)
+    if known is not None:
+        known[code] = row
     return row
 
 
@@ -152,9 +158,14 @@ def list_units(session: Session, agency: str | None = None) -> list[Unit]:
 
 
 def account_row(session: Session, username: str) -> AccountRow:
+    known = memo(session, "account")
+    if known is not None and username in known:
+        return known[username]
     row = session.exec(select(AccountRow).where(AccountRow.username == username)).first()
     if row is None:
         raise UserNotFound(username)
+    if known is not None:
+        known[username] = row
     return row
 
 
