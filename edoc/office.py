@@ -4461,24 +4461,10 @@ class Office:
                 self._change_state(session, row, DocumentEvent.SEND)
             if self._sealed(row.secrecy):  # secrecy at rest: each recipient's seal can open the copy
                 self._share_sealed(session, row, self._seal_openers(actor.agency), agencies=plan.new)
-            pending: list[tuple[str, str]] = []
-            digests: dict[str, str] = {}
+            accepted: list[tuple[int, dl.Evidence, bytes]] = []
             for code in plan.new:
-                consignment = dl.new_consignment_id(actor.agency, now)
-                delivery = route_store.insert_delivery(
-                    session,
-                    DeliveryRow(
-                        consignment=consignment,
-                        dispatch_id=dispatch.id,
-                        document_id=row.id,
-                        recipient_id=known[code],
-                        state=dl.DeliveryState.ACCEPTED.value,
-                        created_at=now,
-                        updated_at=now,
-                    ),
-                )
                 evidence = dl.Evidence(
-                    consignment=consignment,
+                    consignment=dl.new_consignment_id(actor.agency, now),
                     seq=0,
                     kind=dl.EvidenceKind.SUBMISSION_ACCEPTED,
                     at=now,
@@ -4489,11 +4475,18 @@ class Office:
                     document_number=row.number or "",
                     document_sha256=row.pdf_sha256 or "",
                 )
-                route_store.append_evidence(
-                    session, delivery, evidence, self._sign_evidence(seal, evidence), seal_serial, row.agency_id
-                )
-                pending.append((consignment, code))
-                digests[consignment] = evidence.digest()
+                accepted.append((known[code], evidence, self._sign_evidence(seal, evidence)))
+            route_store.accept_deliveries(
+                session,
+                dispatch_id=dispatch.id,
+                document_id=row.id,
+                sender_id=row.agency_id,
+                accepted=accepted,
+                signer_serial=seal_serial,
+                at=now,
+            )
+            pending = [(e.consignment, e.recipient) for _r, e, _s in accepted]
+            digests = {e.consignment: e.digest() for _r, e, _s in accepted}
             self._record(
                 session,
                 "doc.send",

@@ -257,6 +257,62 @@ def insert_copy(
     return copy
 
 
+def accept_deliveries(
+    session: Session,
+    *,
+    dispatch_id: int,
+    document_id: int,
+    sender_id: int,
+    accepted: Sequence[tuple[int, Evidence, bytes]],
+    signer_serial: str,
+    at: datetime,
+) -> None:
+    """The deliveries of a send, one per ``(recipient agency id, submission-accepted evidence,
+    signature)``, each with its first evidence record: two multi-row statements (a circular
+    accepts hundreds), not a unit of work per recipient."""
+    if not accepted:
+        return
+    returned = session.execute(
+        insert(DeliveryRow).returning(col(DeliveryRow.id), col(DeliveryRow.consignment)),
+        [
+            {
+                "consignment": e.consignment,
+                "dispatch_id": dispatch_id,
+                "document_id": document_id,
+                "recipient_id": recipient_id,
+                "copy_id": None,
+                "state": e.kind.state.value,
+                "receive_number": None,
+                "reason": None,
+                "created_at": at,
+                "updated_at": at,
+            }
+            for recipient_id, e, _s in accepted
+        ],
+    )
+    ids = {str(consignment): int(id_) for id_, consignment in returned}
+    if len(ids) != len(accepted):  # pragma: no cover - RETURNING gives every row
+        raise RuntimeError("the deliveries inserted are not the deliveries asked for; nothing was stored")
+    session.execute(
+        insert(EvidenceRow),
+        [
+            {
+                "delivery_id": ids[e.consignment],
+                "seq": e.seq,
+                "kind": e.kind.value,
+                "at": e.at,
+                "agency_id": sender_id,
+                "actor": e.actor,
+                "body": e.encode().decode("utf-8"),
+                "digest": e.digest(),
+                "signature": signature,
+                "signer_serial": signer_serial,
+            }
+            for _r, e, signature in accepted
+        ],
+    )
+
+
 def deliveries_by_consignment(session: Session, consignments: Sequence[str]) -> dict[str, DeliveryRow]:
     """The deliveries of ``consignments`` (locked until the act ends on PostgreSQL), by consignment."""
     query = select(DeliveryRow).where(col(DeliveryRow.consignment).in_(list(consignments)))
