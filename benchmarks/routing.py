@@ -2,10 +2,12 @@
 
 The pilot province (``edoc demo``'s directory with 344 agencies: Pak Chong and the 343 others)
 with a real CA, a seal per agency and a certificate per clerk. The mayor's letter is signed,
-then the clerk sends it ``--to-all-under NMA-PROV`` (343 consignments, sealed evidence, one
-transaction per delivery), then every recipient's clerk receives it (receive number, received
-stamp signed by the agency's seal, ``registered`` evidence sealed, audit event signed by the
-clerk), spread over worker processes.
+then the clerk sends it ``--to-all-under NMA-PROV`` (343 consignments, sealed evidence,
+``routing.deliveries_per_transaction`` deliveries per transaction), then every recipient's
+clerk receives it (receive number, received stamp signed by the agency's seal,
+``registered`` evidence sealed, audit event signed by the clerk), spread over worker
+processes, each receiving ``--batch`` agencies' copies per transaction
+(``Office.receive_documents``; 1: one ``receive_document`` act each).
 
 Figures, each beside a plain peer measured in the same run:
 
