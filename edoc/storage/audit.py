@@ -30,6 +30,7 @@ from edoc.audit.merkle import Frontier, Node, node_position
 from edoc.audit.verify import Head, Record
 from edoc.audit.views import register_values
 from edoc.storage.bulk import COPY_FROM, copy_tuples
+from edoc.storage.driver import Reader, fetch
 from edoc.storage.tables import (
     AuditCertRow,
     AuditCheckpointRow,
@@ -430,21 +431,14 @@ def head_for_verification(session: Session) -> Head:
     return Head(head.size, tuple(head.frontier.hashes))
 
 
-def _fetch(session: Session, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def _fetch(source: Session | Reader, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Rows of a small query through the driver's cursor (``?`` placeholders on every
-    database): the read paths that must answer in well under a millisecond."""
-    conn = session.connection()
-    if conn.dialect.name != "sqlite":
-        sql = sql.replace("?", "%s")
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+    database), in a Session's transaction or a bare :class:`Reader`'s: the read paths that must
+    answer in well under a millisecond."""
+    return fetch(source, sql, params)
 
 
-def head_size(session: Session) -> int:
+def head_size(session: Session | Reader) -> int:
     """Events in the log, as the head counts them."""
     rows = _fetch(session, "SELECT size FROM audit_head WHERE id = 1")
     if not rows:
@@ -452,7 +446,7 @@ def head_size(session: Session) -> int:
     return int(rows[0][0])
 
 
-def event_leaf(session: Session, seq: int) -> tuple[bytes, bytes] | None:
+def event_leaf(session: Session | Reader, seq: int) -> tuple[bytes, bytes] | None:
     """``(leaf, stored leaf hash)`` of one event, or None."""
     rows = _fetch(session, f"SELECT {_EVENT_COLUMNS} FROM audit_event WHERE seq = ?", (seq,))
     if not rows:
@@ -464,7 +458,7 @@ def event_leaf(session: Session, seq: int) -> tuple[bytes, bytes] | None:
     return leaf, bytes(stored)
 
 
-def perfect_nodes(session: Session, needed: Iterable[Node]) -> dict[Node, bytes]:
+def perfect_nodes(session: Session | Reader, needed: Iterable[Node]) -> dict[Node, bytes]:
     """The stored hashes of these perfect nodes (level 0: leaf hashes)."""
     leaves_needed = sorted({i for level, i in needed if level == 0})
     inner = {node_position(level, i): (level, i) for level, i in needed if level > 0}
@@ -551,17 +545,17 @@ def checkpoints(session: Session) -> list[Checkpoint]:
     return [_checkpoint(r) for r in session.exec(select(AuditCheckpointRow).order_by(col(AuditCheckpointRow.size)))]
 
 
-def checkpoint(session: Session, size: int) -> Checkpoint | None:
+def checkpoint(session: Session | Reader, size: int) -> Checkpoint | None:
     rows = _fetch(session, f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoint WHERE size = ?", (size,))
     return _checkpoint_of(rows[0]) if rows else None
 
 
-def latest_checkpoint(session: Session) -> Checkpoint | None:
+def latest_checkpoint(session: Session | Reader) -> Checkpoint | None:
     rows = _fetch(session, f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoint ORDER BY size DESC LIMIT 1")
     return _checkpoint_of(rows[0]) if rows else None
 
 
-def covering_checkpoint(session: Session, seq: int) -> Checkpoint | None:
+def covering_checkpoint(session: Session | Reader, seq: int) -> Checkpoint | None:
     """The newest checkpoint, if it covers event ``seq``."""
     latest = latest_checkpoint(session)
     return latest if latest is not None and latest.size > seq else None
