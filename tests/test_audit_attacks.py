@@ -386,3 +386,21 @@ def test_stored_nodes_are_checked_across_batches(
     assert nodes == {(7, 12), (7, 13), (None, 22)}
     assert report.counts == {ProblemKind.NODE.value: 3}
     assert report.first_bad_event == 7
+
+
+def test_a_proof_over_a_damaged_tree_is_refused(log: Office, ca: TestCA) -> None:
+    """Proofs read stored nodes (through the driver, outside a Session): a changed node makes
+    the proof fail its own check, a missing one is named; neither is handed out."""
+    from edoc.audit.merkle import node_position
+    from edoc.errors import AuditLogDamaged
+
+    assert log.audit_proof(0).check() is None
+    position = node_position(1, 1)  # leaves 2 and 3: on event 0's path in the 16-event tree
+    sql(log, "UPDATE audit_node SET hash = :h WHERE position = :p", h=b"\x04" * 32, p=position)
+    with pytest.raises(AuditLogDamaged, match="does not hold"):
+        log.audit_proof(0)
+    sql(log, "DELETE FROM audit_node WHERE position = :p", p=position)
+    with pytest.raises(AuditLogDamaged, match="is missing"):
+        log.audit_proof(0)
+    assert log.audit_proof(8).check() is None  # the right half does not need that node
+    assert (ProblemKind.NODE, 3) in named(verdict(log, ca))
