@@ -5,13 +5,14 @@ SQLite: the FTS5 table ``search_text`` (trigram tokenizer) that triggers keep in
 ``agency_id * 2**32 + document id`` (:func:`fts_key`), so each agency's documents are one
 contiguous range of every doclist and a ``rowid BETWEEN`` restricts the match to the agency
 before anything is ranked or joined; relevance is FTS5's bm25 with the subject weighted most.
-PostgreSQL: a two-column GIN index (``btree_gin``) over ``agency_id`` and
-``edoc_search_text(subject, number, from_name, to_name, fields_json)`` (pg_trgm); each term
-is an ``ILIKE '%term%'`` the index answers together with the agency; relevance weighs where the
-terms were found (subject, number, sender/recipient, body). Thai needs no spaces on either: trigrams are three
-characters, whatever the script. Terms shorter than three characters cannot use the trigram
-index and are matched by scanning the candidates the longer terms left (or the agency's
-documents, when every term is short).
+PostgreSQL: a GIN pg_trgm index over
+``edoc_search_text(subject, number, from_name, to_name, fields_json)`` (whose planner cost,
+migration ``0015``, keeps it in use); each term is an ``ILIKE '%term%'`` the index answers, and
+the planner ANDs it with the ``agency_id`` index in one bitmap before reading any row;
+relevance weighs where the terms were found (subject, number, sender/recipient, body). Thai
+needs no spaces on either: trigrams are three characters, whatever the script. Terms shorter
+than three characters cannot use the trigram index and are matched by scanning the candidates
+the longer terms left (or the agency's documents, when every term is short).
 
 A receive number (เลขรับ, digits) is also looked up exactly in the register.
 
