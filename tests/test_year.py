@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 
 from edoc.office import open_office
-from tests.conftest import invoke
+from tests.conftest import drop_pg_database, invoke, new_pg_database
 
 
-def _registers_of_the_year(home: Path, start: datetime) -> dict[str, list[tuple[str, str, int, str]]]:
+def _registers_of_the_year(
+    home: Path, start: datetime, db: str | None = None
+) -> dict[str, list[tuple[str, str, int, str]]]:
     """Every register row (both books, every agency) the year made: (agency, series, seq, action)
     per book, and a check that each series of each register numbers 1..k with no gap or repeat."""
     rows: dict[str, list[tuple[str, str, int, str]]] = {"sent": [], "received": []}
-    with open_office(home) as office:
+    with open_office(home, db) as office:
         for agency in office.list_agencies():
             for book in ("sent", "received"):
                 for year in range(start.year + 543, start.year + 545):
@@ -58,3 +60,23 @@ def test_year_in_fast_forward(tmp_path: Path, workers: str) -> None:
     assert all(action.startswith("เก็บ") for book in rows.values() for *_, action in book)
     audit = steps["audit"]["details"]
     assert audit["events"] > 40 * 5  # every act recorded; the audit step verified the whole log
+
+
+def test_year_on_postgresql_in_two_processes(pg_server: str, tmp_path: Path) -> None:
+    """The scale path: two worker processes, each with its own office, on one PostgreSQL."""
+    url, name = new_pg_database(pg_server)
+    try:
+        home = tmp_path / "demo"
+        r = invoke("--json", "--db", url, "demo", "--documents", "20", "--workers", "2", home=home)
+        assert r.code == 0, r.stderr
+        steps = {s["step"]: s for s in r.json()["steps"]}
+        year = steps["year"]["details"]
+        assert year["errors"] == {} and year["workers"] == 2
+        assert (year["letters"], year["circulars"], year["receipts"]) == (10, 2, 8)
+        assert year["received"] == year["delivered"] == 6 + 2 * 3 and year["closed"] == 6
+        assert year["filed"] == 20 + year["received"]
+        rows = _registers_of_the_year(home, datetime.fromisoformat(year["start"]), url)
+        assert len(rows["sent"]) == 12 and len(rows["received"]) == 8 + year["received"]
+        assert steps["audit"]["details"]["events"] > 20 * 5
+    finally:
+        drop_pg_database(pg_server, name)
