@@ -1930,7 +1930,12 @@ class Office:
         stored = row.key_storage != pki_model.KeyStorage.PKCS11.value
         hit = cache.get(cache_key) if stored else None
         if hit is not None and self.keyring.cached(name, row.serial) is hit.private_key:
-            return hit  # the same certificate and the same unlocked key (a forgotten key unlocks again)
+            # the same certificate and the same unlocked key (a forgotten key unlocks again); the
+            # example-key check stays at every use, as for a key unlocked now
+            testkeys.refuse_example_key(
+                hit.certificate.public_key(), demo=self.settings.office.demo, what=f"the key of {name}"
+            )
+            return hit
         cert = x509.load_der_x509_certificate(row.der)
         key_type = pki_model.KeyType(row.key_type)
         chain_certs = tuple(x509.load_der_x509_certificate(c.der) for c in chain)
