@@ -463,6 +463,45 @@ def test_initials_and_stamps_print_what_they_should(pki: PilotPki) -> None:
     assert texts == ["เทศบาลเมืองปากช่อง", "เลขรับ 1234", "วันที่ 22 พ.ย. 2569", "เวลา 10.30 น."]
 
 
+def test_a_long_agency_name_fits_its_received_stamp_without_a_layout_warning(
+    pki: PilotPki, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The province run printed "Content box width/height 91.00000000000001 is too wide for
+    container size 99" from pyHanko for some agencies: a name wider than the stamp is shrunk to
+    the exact width, and pyHanko's product came out one rounding error wider. The longest name
+    of the pilot directory and one that hit the rounding error must stamp silently, in full."""
+    import logging
+
+    from edoc.pilot.directory import province_agencies
+
+    s = _signing()
+    names = [a.name for a, _ in province_agencies(343)]
+    longest = max(names, key=len)
+    rounding_victim = "องค์การบริหารส่วนตำบลจอหอ อำเภอคง"  # warned before the fix
+    assert rounding_victim in names
+    when = datetime(2026, 11, 22, 3, 30, tzinfo=UTC)
+    for name in (longest, rounding_victim):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            signed = s.stamp_received(
+                _prepared(),
+                pki.signing_key("seal-a"),
+                s.ReceivedStamp(name, "1234", when),
+                zone=stamp_zone(),
+                level="B-B",
+            ).pdf
+        assert not [r for r in caplog.records if "too wide" in r.getMessage()], name
+        texts, _, _ = _appearance(signed, "received-1")
+        assert texts[0] == name and texts[1:] == ["เลขรับ 1234", "วันที่ 22 พ.ย. 2569", "เวลา 10.30 น."]
+        if shutil.which("pdftotext"):
+            path = tmp_path / "stamped.pdf"
+            path.write_bytes(signed)
+            shown = subprocess.run(
+                ["pdftotext", "-q", str(path), "-"], capture_output=True, text=True, check=True
+            ).stdout
+            assert name in shown and "เลขรับ 1234" in shown
+
+
 # -- refusals ------------------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ what HarfBuzz shapes with the full font is drawn with the subset.
 
 from __future__ import annotations
 
+import math
 import threading
 import zlib
 from collections import OrderedDict
@@ -309,6 +310,36 @@ INK = (0.05, 0.15, 0.55)
 """Dark blue, the colour of a pen (initials, signature) and of a received-stamp pad."""
 
 
+@dataclass(frozen=True)
+class _ShrinkInside(layout.SimpleBoxLayoutRule):
+    """Centre the content inside the margins, shrunk (never grown) until it fits.
+
+    pyHanko's own shrink-to-fit multiplies the natural size by ``room / natural``, which can
+    come out one rounding error wider than the room (``91.00000000000001`` in 91 points: a long
+    agency name on a received stamp). pyHanko then logs a warning and drops the right margin.
+    Here the scale is stepped down by ulps until the scaled content is within the room."""
+
+    def fit(
+        self, container_box: layout.BoxConstraints, inner_nat_width: int, inner_nat_height: int
+    ) -> layout.Positioning:
+        if not (container_box.width_defined and container_box.height_defined):
+            return super().fit(container_box, inner_nat_width, inner_nat_height)
+        m = self.margins
+        room_w = m.effective_width(container_box.width)
+        room_h = m.effective_height(container_box.height)
+        scale = min(
+            1.0,
+            room_w / inner_nat_width if inner_nat_width > 0 else 1.0,
+            room_h / inner_nat_height if inner_nat_height > 0 else 1.0,
+        )
+        while scale > 0 and (inner_nat_width * scale > room_w or inner_nat_height * scale > room_h):
+            scale = math.nextafter(scale, 0.0)
+        # pyHanko annotates these lengths as int but computes them as floats itself
+        x = self.x_align.align(container_box.width, inner_nat_width * scale, m.left, m.right)  # type: ignore[arg-type]
+        y = self.y_align.align(container_box.height, inner_nat_height * scale, m.bottom, m.top)  # type: ignore[arg-type]
+        return layout.Positioning(x_pos=x, y_pos=y, x_scale=scale, y_scale=scale)
+
+
 def _style(*, font_size: int, leading: int, border: int, margin: float) -> TextStampStyle:
     factory = SharedFontFactory(sarabun_path(), font_size=font_size)
     return TextStampStyle(
@@ -327,7 +358,7 @@ def _style(*, font_size: int, leading: int, border: int, margin: float) -> TextS
                 margins=layout.Margins.uniform(0),
             ),
         ),
-        inner_content_layout=layout.SimpleBoxLayoutRule(
+        inner_content_layout=_ShrinkInside(
             x_align=layout.AxisAlignment.ALIGN_MID,
             y_align=layout.AxisAlignment.ALIGN_MID,
             margins=layout.Margins.uniform(margin),
