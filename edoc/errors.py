@@ -873,6 +873,20 @@ class RecordRefused(Conflict):
         super().__init__(detail, doc_id=doc_id)
 
 
+class WorkerFailed(EdocError):
+    """A worker process of a parallel run (the pilot's year with ``--workers``) failed: it raised
+    an error it did not expect, or ended without reporting (killed, out of memory). ``worker`` is
+    the process name, ``cause`` what it reported or how it ended; other failed workers, if any,
+    follow in ``detail``."""
+
+    exit_code = 6
+    en = "worker {worker} failed: {cause}"
+    th = "กระบวนการทำงาน {worker} ล้มเหลว: {cause}"
+
+    def __init__(self, worker: str, cause: str, detail: str = "") -> None:
+        super().__init__(detail, worker=worker, cause=cause)
+
+
 # -------------------------------------------------------------------------------------------
 
 

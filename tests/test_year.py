@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -80,3 +80,36 @@ def test_year_on_postgresql_in_two_processes(pg_server: str, tmp_path: Path) -> 
         assert steps["audit"]["details"]["events"] > 20 * 5
     finally:
         drop_pg_database(pg_server, name)
+
+
+def test_a_failed_worker_is_an_edoc_error_naming_the_worker_and_the_cause(sqlite_office: object) -> None:
+    """A worker that raises something it did not expect (here: a plan whose agencies have no
+    clerk, a KeyError in the worker process) fails the year with WorkerFailed, exit code 6,
+    naming each worker process and what it reported, not with a bare RuntimeError."""
+    from edoc.errors import WorkerFailed, exit_code_for
+    from edoc.pilot.year import YearPlan, _in_workers
+
+    plan = YearPlan(
+        total=2,
+        people={"NOBODY-A": {}, "NOBODY-B": {}},
+        agencies=["NOBODY-A", "NOBODY-B"],
+        committee=frozenset(),
+        start=datetime(2026, 1, 5, 2, 0, tzinfo=UTC),
+        step=timedelta(hours=1),
+    )
+    with pytest.raises(WorkerFailed) as caught:
+        _in_workers(sqlite_office, plan, 2, lambda n: None)  # type: ignore[arg-type]
+    err = caught.value
+    assert err.worker in ("edoc-year-0", "edoc-year-1")
+    assert err.cause == "KeyError: 'clerk'"
+    other = "edoc-year-1" if err.worker == "edoc-year-0" else "edoc-year-0"
+    assert err.detail == f"also {other}: KeyError: 'clerk'"
+    assert exit_code_for(err) == 6
+    assert err.message("en") == f"worker {err.worker} failed: KeyError: 'clerk': also {other}: KeyError: 'clerk'"
+
+
+def test_a_worker_killed_without_reporting_is_named_with_its_signal() -> None:
+    from edoc.pilot.year import _ended
+
+    assert _ended(-9) == "killed by SIGKILL without reporting"
+    assert _ended(3) == "ended with exit code 3 without reporting"

@@ -40,6 +40,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -48,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from edoc.directory import Role
-from edoc.errors import EdocError
+from edoc.errors import EdocError, WorkerFailed
 from edoc.office import Office
 
 if TYPE_CHECKING:
@@ -292,7 +293,7 @@ def _in_workers(office: Office, plan: YearPlan, shares: int, tick: Tick) -> tupl
         p.start()
     counts: Counter[str] = Counter()
     errors: Counter[str] = Counter()
-    failed: list[str] = []
+    failed: dict[int, str] = {}  # share -> cause
     running = set(range(shares))
     try:
         while running:
@@ -301,7 +302,7 @@ def _in_workers(office: Office, plan: YearPlan, shares: int, tick: Tick) -> tupl
             except queue.Empty:
                 for share, p in enumerate(procs):
                     if share in running and not p.is_alive() and p.exitcode not in (None, 0):
-                        failed.append(f"worker {share} ended with exit code {p.exitcode}")
+                        failed.setdefault(share, _ended(p.exitcode))
                         running.discard(share)
                 continue
             if what == "progress":
@@ -311,14 +312,36 @@ def _in_workers(office: Office, plan: YearPlan, shares: int, tick: Tick) -> tupl
                 errors.update(payload[1])
                 running.discard(share)
             else:
-                failed.append(f"worker {share}: {payload}")
+                failed[share] = payload
                 running.discard(share)
     finally:
         for p in procs:
             p.join()
+    # a worker that reported and exited between a timed-out get and its is_alive check was
+    # taken for one that never reported: its report is in the queue still, and says more
+    while failed:
+        try:
+            what, share, payload = out.get_nowait()
+        except queue.Empty:
+            break
+        if what == "failed":
+            failed[share] = payload
     if failed:
-        raise RuntimeError("the year's workers failed: " + "; ".join(failed))
+        first, *others = sorted(failed)
+        raise WorkerFailed(
+            procs[first].name, failed[first], "; ".join(f"also {procs[s].name}: {failed[s]}" for s in others)
+        )
     return counts, errors
+
+
+def _ended(exitcode: int | None) -> str:
+    """How a worker that never reported ended: its exit code, or the signal that killed it."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name} without reporting"
+        except ValueError:
+            pass
+    return f"ended with exit code {exitcode} without reporting"
 
 
 def _workers(options: DemoOptions, total: int) -> int:
