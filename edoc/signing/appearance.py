@@ -18,6 +18,7 @@ what HarfBuzz shapes with the full font is drawn with the subset.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import zlib
@@ -368,6 +369,67 @@ def _style(*, font_size: int, leading: int, border: int, margin: float) -> TextS
 
 
 _STYLES: dict[str, TextStampStyle] = {}
+_STAMP_FONT = 10
+_STAMP_LEADING = 13
+_STAMP_MARGIN = 4
+_STAMP_ROOM = (99.0 - 2 * _STAMP_MARGIN, 62.0 - 2 * _STAMP_MARGIN)
+"""Width and height inside the margins of a received stamp of the default size (fields.STAMP_SIZE)."""
+_STAMP_OTHER_LINES = 3
+"""เลขรับ, วันที่, เวลา: each narrower than the room."""
+
+
+def _advance(text: str, size: float) -> float:
+    """Width of ``text`` in Sarabun at ``size`` points, as HarfBuzz shapes it."""
+    data = _font_data(sarabun_path())
+    buf = hb.Buffer()
+    buf.add_str(text)
+    buf.guess_segment_properties()
+    hb.shape(data.hb_font, buf)
+    return sum(p.x_advance for p in buf.glyph_positions) * size / data.units_per_em
+
+
+@functools.lru_cache(maxsize=1024)
+def stamp_name_lines(name: str) -> tuple[str, ...]:
+    """The agency name of a received stamp as the lines it is printed on.
+
+    A name that fits the stamp's width is one line. A longer one (a tambon health-promoting
+    hospital with its district runs to 274 pt at 10 pt in a 91 pt room) is broken at word
+    boundaries (:mod:`edoc.documents.linebreak`) at the line width that lets the whole stamp be
+    shrunk least: one long line would be printed at a third of its size, three lines at
+    two thirds."""
+    room_w, room_h = _STAMP_ROOM
+
+    def measure(text: str) -> float:
+        return _advance(text, _STAMP_FONT)
+
+    if measure(name) <= room_w:
+        return (name,)
+    from edoc.documents.linebreak import break_lines, units
+
+    # where a line may end: after a word (break_lines splits a word wider than the line between
+    # letters, which a name must not suffer: such a layout is not taken)
+    ends, at = set(), 0
+    for unit in units(name):
+        at = name.index(unit.text, at) + len(unit.text)
+        ends.add(at)
+    best: tuple[str, ...] = (name,)
+    best_scale = min(room_w / measure(name), room_h / (_STAMP_LEADING * (1 + _STAMP_OTHER_LINES)))
+    for step in range(9):  # line widths from the room to three times it
+        lines = [
+            ("".join(line.pieces).strip(), line.width) for line in break_lines(name, measure, [room_w * (1 + step / 4)])
+        ]
+        at, whole_words = 0, True
+        for text, _ in lines[:-1]:
+            at = name.index(text, at) + len(text)
+            whole_words = whole_words and at in ends
+        scale = min(
+            1.0,
+            room_w / max(width for _, width in lines),
+            room_h / (_STAMP_LEADING * (len(lines) + _STAMP_OTHER_LINES)),
+        )
+        if whole_words and scale > best_scale:
+            best, best_scale = tuple(text for text, _ in lines), scale
+    return best
 
 
 def _cached_style(kind: str) -> TextStampStyle:
@@ -378,7 +440,7 @@ def _cached_style(kind: str) -> TextStampStyle:
         elif kind == "signature":
             style = _style(font_size=11, leading=15, border=0, margin=2)
         else:
-            style = _style(font_size=10, leading=13, border=1, margin=4)
+            style = _style(font_size=_STAMP_FONT, leading=_STAMP_LEADING, border=1, margin=_STAMP_MARGIN)
         _STYLES[kind] = style
     return style
 
@@ -404,7 +466,7 @@ def appearance_text(appearance: Appearance, *, tz: str = "Asia/Bangkok") -> str:
         number = thai.thai_digits(appearance.number) if digits else appearance.number
         return "\n".join(
             [
-                _clean(appearance.agency),
+                *stamp_name_lines(_clean(appearance.agency)),
                 f"เลขรับ {_clean(number)}",
                 f"วันที่ {thai.date_medium(appearance.when, digits=digits, tz=tz)}",
                 f"เวลา {thai.time_of_day(appearance.when, digits=digits, tz=tz)}",
