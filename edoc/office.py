@@ -5354,13 +5354,13 @@ class Office:
         """Prove that the log of ``old_size`` events is a prefix of the log of ``new_size``
         (default: the newest checkpoint, else the current log). Checked before it is returned."""
 
-        def read(session: Session) -> ConsistencyProof:
-            head = audit_store.read_head(session)
+        def read(session: Reader) -> ConsistencyProof:  # the driver's cursor, as for audit_proof
+            log_size = audit_store.head_size(session)
             latest = audit_store.latest_checkpoint(session)
-            new = new_size if new_size is not None else (latest.size if latest else head.size)
-            if not 0 < old_size <= new <= head.size:
+            new = new_size if new_size is not None else (latest.size if latest else log_size)
+            if not 0 < old_size <= new <= log_size:
                 raise InvalidField(
-                    "size", f"sizes must satisfy 0 < old ({old_size}) <= new ({new}) <= log size ({head.size})"
+                    "size", f"sizes must satisfy 0 < old ({old_size}) <= new ({new}) <= log size ({log_size})"
                 )
             old_cp = audit_store.checkpoint(session, old_size)
             new_cp = audit_store.checkpoint(session, new)
@@ -5375,7 +5375,7 @@ class Office:
                 raise AuditLogDamaged(f"tree node {exc.args[0]} is missing") from None
             return ConsistencyProof(old_size, new, old_root, new_root, tuple(path), old_cp, new_cp)
 
-        proof = self._read(read)
+        proof = self.db.tx.read_driver(read)
         why = proof.check()
         if why is not None:
             raise AuditLogDamaged(f"the consistency proof from {old_size} to {proof.new_size} does not hold ({why})")
