@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlmodel import Session, col, select
@@ -164,6 +165,25 @@ def last_evidence(session: Session, delivery_id: int) -> EvidenceRow | None:
     ).first()
 
 
+def evidence_values(
+    delivery_id: int | None, evidence: Evidence, agency_id: int, signature: bytes, signer_serial: str
+) -> dict[str, Any]:
+    """The columns of the ``evidence`` row that stores a signed record (one place for the ORM
+    row of :func:`append_evidence` and the multi-row inserts of a send and a delivery)."""
+    return {
+        "delivery_id": delivery_id,
+        "seq": evidence.seq,
+        "kind": evidence.kind.value,
+        "at": evidence.at,
+        "agency_id": agency_id,
+        "actor": evidence.actor,
+        "body": evidence.encode().decode("utf-8"),
+        "digest": evidence.digest(),
+        "signature": signature,
+        "signer_serial": signer_serial,
+    }
+
+
 def append_evidence(
     session: Session,
     delivery: DeliveryRow,
@@ -174,18 +194,7 @@ def append_evidence(
 ) -> EvidenceRow:
     """Store a signed record and move the consignment to the state it attests."""
     assert delivery.id is not None
-    row = EvidenceRow(
-        delivery_id=delivery.id,
-        seq=evidence.seq,
-        kind=evidence.kind.value,
-        at=evidence.at,
-        agency_id=agency_id,
-        actor=evidence.actor,
-        body=evidence.encode().decode("utf-8"),
-        digest=evidence.digest(),
-        signature=signature,
-        signer_serial=signer_serial,
-    )
+    row = EvidenceRow(**evidence_values(delivery.id, evidence, agency_id, signature, signer_serial))
     session.add(row)
     delivery.state = evidence.kind.state.value
     delivery.updated_at = evidence.at
@@ -296,18 +305,7 @@ def accept_deliveries(
     session.execute(
         insert(EvidenceRow),
         [
-            {
-                "delivery_id": ids[e.consignment],
-                "seq": e.seq,
-                "kind": e.kind.value,
-                "at": e.at,
-                "agency_id": sender_id,
-                "actor": e.actor,
-                "body": e.encode().decode("utf-8"),
-                "digest": e.digest(),
-                "signature": signature,
-                "signer_serial": signer_serial,
-            }
+            evidence_values(ids[e.consignment], e, sender_id, signature, signer_serial)
             for _r, e, signature in accepted
         ],
     )
@@ -416,18 +414,7 @@ def deliver_copies(
     session.execute(
         insert(EvidenceRow),
         [
-            {
-                "delivery_id": d.id,
-                "seq": e.seq,
-                "kind": e.kind.value,
-                "at": e.at,
-                "agency_id": original.agency_id,
-                "actor": e.actor,
-                "body": e.encode().decode("utf-8"),
-                "digest": e.digest(),
-                "signature": signature,
-                "signer_serial": signer_serial,
-            }
+            evidence_values(d.id, e, original.agency_id, signature, signer_serial)
             for d, e, signature in deliveries
         ],
     )
