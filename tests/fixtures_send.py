@@ -138,6 +138,17 @@ def signed_letter(office: Office, **fields: Any) -> int:
     return doc_id
 
 
+def received_secret_copy(office: Office) -> tuple[int, int]:
+    """A secret letter signed by Pak Chong's mayor, sent to the district and registered there by
+    its clerk: ``(letter id, copy id)`` (the start of every secrecy-at-rest test of a route)."""
+    doc = office.new_document("external", {**LETTER, "secrecy": "secret"}, as_user="pc.clerk")
+    office.sign_document(doc, as_user="pc.mayor", level="B-B")
+    copy = office.send_document(doc, as_user="pc.clerk", to=DIST).recipients[0].copy_id
+    assert copy is not None
+    receive(office, copy, "d.clerk")
+    return doc, copy
+
+
 def receive(office: Office, copy_id: int, as_user: str) -> str:
     """Register a delivered copy: ``office.receive_document`` when it exists; until then the same
     act the registers engineer builds around it (receive number, then the routing hook)."""

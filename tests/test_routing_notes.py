@@ -24,7 +24,7 @@ from edoc.routing import envelope
 from edoc.storage.tables import BlobRow, RouteStepRow
 from tests.conftest import invoke
 from tests.fixtures_pki import PASSPHRASE
-from tests.fixtures_send import DIST, LETTER, receive, route_office
+from tests.fixtures_send import DIST, LETTER, receive, received_secret_copy, route_office
 from tests.test_routing_secrecy import _dump, _serial
 
 __all__ = ["route_office"]  # fixture used by name
@@ -56,11 +56,7 @@ def test_route_notes_of_a_secret_letter_are_stored_only_sealed(
     route_office: Office, home: Path, db_url: str | None
 ) -> None:
     office = route_office
-    doc = office.new_document("external", {**LETTER, "secrecy": "secret"}, as_user="pc.clerk")
-    office.sign_document(doc, as_user="pc.mayor", level="B-B")
-    copy = office.send_document(doc, as_user="pc.clerk", to=DIST).recipients[0].copy_id
-    assert copy is not None
-    receive(office, copy, "d.clerk")
+    doc, copy = received_secret_copy(office)
     office.route_document(copy, "propose", as_user="d.clerk", to="d.chief", note=PROPOSAL)
     office.route_document(copy, "endorse", as_user="d.chief", note=ENDORSEMENT)
     office.route_document(copy, "assign", as_user="d.chief", to="d.officer", note=ORDER)
@@ -141,11 +137,7 @@ def test_route_notes_of_a_secret_letter_are_stored_only_sealed(
 
 def test_reseal_covers_the_notes(route_office: Office) -> None:
     office = route_office
-    doc = office.new_document("external", {**LETTER, "secrecy": "secret"}, as_user="pc.clerk")
-    office.sign_document(doc, as_user="pc.mayor", level="B-B")
-    copy = office.send_document(doc, as_user="pc.clerk", to=DIST).recipients[0].copy_id
-    assert copy is not None
-    receive(office, copy, "d.clerk")
+    _doc, copy = received_secret_copy(office)
     office.route_document(copy, "propose", as_user="d.clerk", to="d.chief", note=PROPOSAL)
     office.route_document(copy, "assign", as_user="d.chief", to="d.officer", note=ORDER)
     office.revoke("d.chief", reason="keyCompromise")

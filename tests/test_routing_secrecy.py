@@ -29,7 +29,7 @@ from edoc.storage.tables import BlobRow
 from tests import pdftools
 from tests.conftest import invoke
 from tests.fixtures_pki import PASSPHRASE
-from tests.fixtures_send import DIST, LETTER, PC, receive, route_office
+from tests.fixtures_send import DIST, LETTER, PC, receive, received_secret_copy, route_office
 
 __all__ = ["route_office"]  # fixture used by name
 
@@ -191,11 +191,7 @@ def test_a_route_step_rewraps_for_the_new_holder_and_a_stranger_cannot_open(rout
 
 def test_reseal_after_someone_leaves_the_route(route_office: Office, home: Path, db_url: str | None) -> None:
     office = route_office
-    doc = office.new_document("external", {**LETTER, "secrecy": "secret"}, as_user="pc.clerk")
-    office.sign_document(doc, as_user="pc.mayor", level="B-B")
-    copy = office.send_document(doc, as_user="pc.clerk", to=DIST).recipients[0].copy_id
-    assert copy is not None
-    receive(office, copy, "d.clerk")
+    doc, copy = received_secret_copy(office)
     office.route_document(copy, "propose", as_user="d.clerk", to="d.chief")
     office.route_document(copy, "assign", as_user="d.chief", to="d.officer", note="ดำเนินการ")
     chief = _serial(office, "d.chief")
