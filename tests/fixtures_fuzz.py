@@ -116,6 +116,17 @@ def flip(data: bytes, position: int, mask: int) -> bytes:
     return bytes(out)
 
 
+def same_hex_digit(data: bytes, position: int, mask: int) -> bool:
+    """Does XOR-ing ``data[position]`` with ``mask`` keep the same hex digit (``a`` and ``A``)?
+
+    Inside a ``/Contents`` hex string such a flip changes no byte of the signature container:
+    the mutant is the letter (PDF hex strings ignore case) and must pass as the letter does."""
+    before = data[position]
+    after = before ^ (mask & 0xFF)
+    digits = b"0123456789abcdefABCDEF"
+    return before in digits and after in digits and int(chr(before), 16) == int(chr(after), 16)
+
+
 def signed_position(data: bytes, index: int) -> int:
     """The ``index``-th (modulo) byte covered by some signature's range."""
     end = max(r.end for r in byte_ranges(data))

@@ -144,6 +144,11 @@ def test_flip_outside_the_signed_range(
         touched = None
     mutant = fz.flip(data, position, mask)
     report = _verify(mutant, pki)
+    if where.startswith("contents") and fz.same_hex_digit(data, position, mask):
+        # "a" XOR 0x20 is "A": the same signature container, so the letter's own verdict
+        _sane(report)
+        assert report.indication is Indication.TOTAL_PASSED, report.to_json()
+        return
     if where == "last-revision" and data[position] in fz.PDF_WHITESPACE:
         # KNOWN LIMIT (docs/verification.md): whitespace between the tokens of the unsigned
         # validation-data revision turned into a byte every parser skips is not detected;

@@ -160,6 +160,20 @@ def test_whitespace_after_the_last_eof_is_harmless(letters: Letters, pki: Pki) -
     assert report.indication is Indication.TOTAL_PASSED, report.to_json()
 
 
+def test_hex_case_in_contents_is_the_same_signature(letters: Letters, pki: Pki) -> None:
+    """Not a hole, a false alarm the fuzzer raised in CI: ``a`` XOR 0x20 is ``A``, the same
+    hex digit, so the container is unchanged and the letter must still pass."""
+    data = letters.initialled
+    (r,) = fz.byte_ranges(data)
+    gap = data[r.gap_start + 1 : r.gap_end - 1]
+    position = r.gap_start + 1 + next(i for i, c in enumerate(gap) if c in b"abcdefABCDEF")
+    assert fz.same_hex_digit(data, position, 0x20) and not fz.same_hex_digit(data, position, 0x01)
+    mutant = fz.flip(data, position, 0x20)
+    assert mutant != data
+    report = _verify(mutant, pki)
+    assert report.indication is Indication.TOTAL_PASSED, report.to_json()
+
+
 # --- 4. pyHanko accepts, edoc's comparison does not --------------------------------------------------
 
 
