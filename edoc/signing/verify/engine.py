@@ -474,9 +474,12 @@ class _Analysis:
             entry.fatal.append(Reason.of("cms_unreadable", detail=_short(exc)))
             return entry
         entry.revision = entry.sig.signed_revision
-        problem = _container_problem(entry.sig, entry.kind, entry.subfilter)
-        if problem is None:
-            problem = _envelope_problem(entry.sig, self._known_certs())
+        try:
+            problem = _container_problem(entry.sig, entry.kind, entry.subfilter)
+            if problem is None:
+                problem = _envelope_problem(entry.sig, self._known_certs())
+        except Exception as exc:  # any part of the unsigned container that does not parse
+            problem = Reason.of("cms_unreadable", detail=_short(exc))
         if problem is not None:
             entry.fatal.append(problem)
         try:
@@ -609,11 +612,15 @@ class _Analysis:
         except Exception as exc:
             # pyHanko could not finish (e.g. an OCSP response it cannot match): say what we know
             logger.debug("AdES validation of %s failed", entry.name, exc_info=True)
-            entry.intact = entry.crypto_valid = entry.hash_ok = await self._crypto_only(sig)
-            entry.signing_time = sig.self_reported_timestamp
-            if not entry.intact:
+            checked = await self._crypto_only(sig)
+            entry.intact = entry.crypto_valid = entry.hash_ok = bool(checked)
+            with contextlib.suppress(Exception):
+                entry.signing_time = sig.self_reported_timestamp
+            if checked is False:
                 self._apply_ades(entry, AdESFailure.HASH_FAILURE, None, None)
                 return
+            # None: the container could not even be read for the digest (reported as a format
+            # failure by the structure checks); claiming the signed bytes changed would be false
             entry.ades_status = AdESStatus.INDETERMINATE
             entry.subindic = entry.subindic or AdESIndeterminate.GENERIC.name
             entry.reasons.append(Reason.of("validation_other", subindication="GENERIC", detail=_short(exc)))
@@ -854,16 +861,17 @@ class _Analysis:
             entry, indic, "SHA-1 digest (adbe.pkcs7.sha1)" if indic.status is not AdESStatus.FAILED else None, status
         )
 
-    async def _crypto_only(self, sig: _Sig) -> bool:
-        """Digest and signature value of one more SignerInfo (no trust decision)."""
+    async def _crypto_only(self, sig: _Sig) -> bool | None:
+        """Digest and signature value of one more SignerInfo (no trust decision); None when
+        they cannot be checked at all (no readable signer certificate or container)."""
         try:
             cert = sig.signer_cert
             intact, valid = generic_cms.validate_sig_integrity(
                 sig.signer_info, cert, expected_content_type="data", actual_digest=sig.compute_digest()
             )
-            return bool(intact and valid)
         except Exception:
-            return False
+            return None
+        return bool(intact and valid)
 
     async def _chain(self, entry: _Entry) -> None:
         """Is there a path from the signer's certificate to one of the anchors? (for ``trusted``)."""
@@ -1213,9 +1221,14 @@ def _signer_of(cert: x509.Certificate) -> Signer:
 
 
 def _cn(cert: x509.Certificate | None) -> str:
+    """The certificate's common name for messages; "?" when it has none that can be read (a
+    damaged certificate is named in a reason, so reading its name must not fail)."""
     if cert is None:
         return "?"
-    return _first(cert.subject.native.get("common_name")) or cert.subject.human_friendly
+    try:
+        return _first(cert.subject.native.get("common_name")) or cert.subject.human_friendly
+    except Exception:
+        return "?"
 
 
 def _first(value: Any) -> str | None:
@@ -1291,15 +1304,47 @@ def _envelope_problem(sig: _Sig, known: Sequence[x509.Certificate]) -> Reason | 
                 "cms_unreadable",
                 detail="the container does not declare the digest algorithm its signer used; it was altered",
             )
-        version = _version_problem(signed_data)
+        odd = _odd_parameters(signed_data)
+        if odd is not None:
+            return Reason.of("cms_unreadable", detail=f"{odd}; it was altered")
+        try:
+            version = _version_problem(signed_data)
+            damaged = _damaged_certificate(signed_data, known)
+        except Exception as exc:  # a certificate or CRL in the container that does not parse
+            return Reason.of("cms_unreadable", detail=f"{_short(exc)}; it was altered")
         if version is not None:
             return Reason.of("cms_unreadable", detail=f"{version}; it was altered")
-        damaged = _damaged_certificate(signed_data, known)
         if damaged is not None:
             return Reason.of(
                 "cms_unreadable",
                 detail=f"the certificate '{damaged}' it carries does not verify against its issuer; it was altered",
             )
+    return None
+
+
+def _odd_parameters(signed_data: cms.SignedData) -> str | None:
+    """Which unsigned algorithm identifier of the container has parameters no signer writes.
+
+    The declared digest algorithms and each SignerInfo's digest and signature algorithms are
+    outside the signed attributes. Their parameters are absent, NULL (``05 00``), or a
+    structure (RSASSA-PSS); a parser looking up a hash by its OID ignores anything else, so
+    ``05 00`` turned into another empty element would pass unnoticed."""
+    from asn1crypto import parser
+
+    algorithms = [("a declared digest algorithm", a) for a in signed_data["digest_algorithms"]]
+    for info in signed_data["signer_infos"]:
+        algorithms.append(("the signer's digest algorithm", info["digest_algorithm"]))
+        algorithms.append(("the signature algorithm", info["signature_algorithm"]))
+    for label, algorithm in algorithms:
+        try:
+            content = parser.parse(algorithm.dump())[4]
+            _oid, end = parser._parse(content, len(content))  # asn1crypto's reader at an offset
+            params = content[end:]
+            fine = params in (b"", b"\x05\x00") or (params[0] & 0x20 and parser.parse(params, strict=True))
+        except (ValueError, TypeError, IndexError):
+            fine = False
+        if not fine:
+            return f"{label} has parameters that are neither absent, NULL nor a structure"
     return None
 
 

@@ -227,13 +227,8 @@ def check_byte_range(
             problems.append(
                 ("byterange_gap", {"detail": "its value differs from the signature dictionary's /Contents"})
             )
-        elif not _der_then_zeros(contents):
-            problems.append(
-                (
-                    "byterange_gap",
-                    {"detail": "after the signature value it holds bytes other than zero padding"},
-                )
-            )
+        elif (layout := _container_layout(contents)) is not None:
+            problems.append(("byterange_gap", {"detail": layout}))
 
     # the gap belongs to the signature dictionary's own object
     if sig_offset is None or not _gap_inside_object(data, sig_offset, len1, start2):
@@ -252,21 +247,54 @@ def check_byte_range(
     return RangeCheck(tuple(problems), end, reached, (len1, start2))
 
 
-def _der_then_zeros(value: bytes) -> bool:
-    """True if ``value`` is one DER element (the CMS container) followed only by zero bytes.
+def _container_layout(value: bytes) -> str | None:
+    """What is wrong with the layout of ``/Contents``; None if it is one DER element (the CMS
+    container) followed only by zero bytes, none of which it claims as its own.
 
     Signers reserve room for the container and pad the rest with zeros. Anything else after
     the container is unsigned data a parser ignores: a place to hide content, and a way to
-    change the file's bytes without touching what any signature covers.
+    change the file's bytes without touching what any signature covers. So is a length
+    stretched over the padding: the zeros it swallows read as end-of-contents markers, which
+    a definite-length element never holds (X.690 8.1.5), and parsers skip them.
     """
     from asn1crypto import parser
 
     try:
-        _cls, _method, _tag, header, content, trailer = parser.parse(value)
+        _cls, method, _tag, header, content, trailer = parser.parse(value)
     except (ValueError, TypeError):
-        return False
+        return "after the signature value it holds bytes other than zero padding"
     end = len(header) + len(content) + len(trailer)
-    return not value[end:].strip(b"\x00")
+    if value[end:].strip(b"\x00"):
+        return "after the signature value it holds bytes other than zero padding"
+    if method == 1 and not trailer and _holds_end_of_contents(content, 0):
+        return "the container's length reaches into the zero padding after it"
+    return None
+
+
+_MAX_DEPTH = 64
+"""Nesting walked by :func:`_holds_end_of_contents` (a CMS container nests about 20 deep)."""
+
+
+def _holds_end_of_contents(content: bytes, depth: int) -> bool:
+    """True if a definite-length constructed element's ``content`` holds, at any depth below
+    it through definite-length constructed elements, an end-of-contents marker (``00 00``).
+    Indefinite-length (BER) parts are not entered: there the marker is legitimate."""
+    from asn1crypto import parser
+
+    if depth > _MAX_DEPTH:
+        return False
+    pos, size = 0, len(content)
+    try:
+        while pos < size:
+            # asn1crypto's element reader at an offset (``parse`` reads only from the start)
+            (cls, method, tag, _header, inner, trailer), pos = parser._parse(content, size, pos)
+            if cls == 0 and tag == 0 and not inner:
+                return True
+            if method == 1 and not trailer and _holds_end_of_contents(inner, depth + 1):
+                return True
+    except (ValueError, TypeError):
+        return False  # a malformed element is the CMS parser's to report
+    return False
 
 
 def _gap_inside_object(data: object, offset: int, gap_start: int, gap_end: int) -> bool:
