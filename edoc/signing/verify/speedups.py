@@ -23,8 +23,8 @@
    is slow on Thai names and repeated for every new parse of the same certificate. Whether
    two names are equal, and a relative distinguished name's types and prepared values, are
    pure functions of the DER encodings, so :func:`_names_equal`, :func:`_rdn_types` and
-   :func:`_rdn_values` remember them by those encodings (bounded tables; an exception is
-   remembered and raised again, as a recomputation would). The comparisons themselves are
+   :func:`_rdn_values` remember them by those encodings (bounded tables; a comparison that
+   raises is not remembered, so it raises again as asn1crypto would). The comparisons themselves are
    asn1crypto's, unchanged; the remembered sets and tables are read-only.
 """
 
@@ -127,27 +127,25 @@ _original_rdn_values = asn1_x509.RelativeDistinguishedName._get_values
 NAME_MEMO_SIZE = 4096
 """Relative distinguished names remembered (a file names a few dozen; a hostile one cannot
 make the table grow past this: it is emptied when full)."""
-_rdn_memo: dict[tuple[str, bytes], tuple[Any, BaseException | None]] = {}
+_rdn_memo: dict[tuple[str, bytes], tuple[Any]] = {}
 
 
 _original_names_equal = asn1_x509.RDNSequence.__eq__
-_names_memo: dict[tuple[bytes, bytes], tuple[Any, BaseException | None]] = {}
+_names_memo: dict[tuple[bytes, bytes], tuple[Any]] = {}
 
 
 def _remembered(memo: dict[Any, Any], key: Any, compute: Any) -> Any:
+    """``compute()``, remembered under ``key``. A failure is not remembered: the exception's
+    traceback holds the frames that raised it, and with them the whole file being verified
+    (a remembered one kept about 200 KB alive per damaged name, up to the table's size)."""
     hit = memo.get(key)
     if hit is None:
-        try:
-            hit = (compute(), None)
-        except Exception as exc:
-            hit = (None, exc)
+        value = compute()  # raises as asn1crypto would, and is computed again next time
         if len(memo) >= NAME_MEMO_SIZE:
             memo.clear()
-        memo[key] = hit
-    value, error = hit
-    if error is not None:
-        raise error
-    return value
+        memo[key] = (value,)
+        return value
+    return hit[0]
 
 
 def _rdn_types(self: Any, rdn: Any) -> Any:
