@@ -13,6 +13,7 @@ times would cost, and the verdict must be a verdict, not a crash.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -204,6 +205,24 @@ def test_wrong_startxref_in_an_unsigned_revision_is_not_passed(letters: Letters,
     (sig,) = report.signatures
     assert sig.intact
     assert (sig.indication, sig.subindication) == (Indication.INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+    assert "xref_misplaced" in _codes(report)
+
+
+def test_wrong_object_offset_in_an_unsigned_revision_is_not_passed(letters: Letters, pki: Pki) -> None:
+    """An offset in the validation-data revision's cross-reference table moved one byte back,
+    onto the end of line before ``N 0 obj``: pyHanko skips the white space and reads the object,
+    so nothing else noticed; the file is not what was written."""
+    data = letters.initialled
+    section = data.rindex(b"\nxref\n") + 1
+    entry = re.compile(rb"(\d{10}) (\d{5}) n[ \r]?\r?\n").search(data, section)
+    assert entry is not None
+    offset = int(entry.group(1))
+    assert data[offset - 1 : offset] in (b"\n", b"\r") and re.match(rb"\d+ 0 obj", data[offset : offset + 20])
+    mutant = data[: entry.start(1)] + b"%010d" % (offset - 1) + data[entry.end(1) :]
+    report = _verify(mutant, pki)
+    (sig,) = report.signatures
+    assert sig.intact
+    assert sig.indication is not Indication.TOTAL_PASSED, sig.to_json()
     assert "xref_misplaced" in _codes(report)
 
 

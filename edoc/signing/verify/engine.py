@@ -423,7 +423,9 @@ class _Analysis:
         metas = [xrefs.get_xref_container_info(rev) for rev in range(xrefs.total_revisions)]
         startxrefs = {meta.declared_startxref: rev for rev, meta in enumerate(metas)}
         self.misplaced_xrefs = [
-            rev for rev, meta in enumerate(metas) if not rawbytes.xref_at(self.data, meta.declared_startxref)
+            rev
+            for rev, meta in enumerate(metas)
+            if not rawbytes.xref_at(self.data, meta.declared_startxref) or self._misplaced_object(rev)
         ]
         ends = {}
         for meta in metas:
@@ -431,6 +433,24 @@ class _Analysis:
             if end is not None and end.revision not in ends:
                 ends[end.revision] = end
         return ends
+
+    def _misplaced_object(self, revision: int) -> bool:
+        """Does an object the revision's cross-reference section places at a byte offset not
+        begin there (``N G obj``)? pyHanko finds such objects anyway (and a reader may not), so
+        an offset changed in a revision nobody signed would otherwise go unnoticed."""
+        xrefs = self.reader.xrefs
+        try:
+            refs = xrefs.explicit_refs_in_revision(revision)
+        except Exception:
+            return False
+        for ref in refs:
+            try:
+                where = xrefs.get_historical_ref(ref, revision)
+            except Exception:
+                continue
+            if isinstance(where, int) and not rawbytes.object_at(self.data, where, ref.idnum, ref.generation):
+                return True
+        return False
 
     # -- reading each signature field ------------------------------------------------------------
 

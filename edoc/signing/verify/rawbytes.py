@@ -319,6 +319,18 @@ def xref_at(data: object, offset: int) -> bool:
     return _XREF_START.match(bytes(data[offset : min(size, offset + 40)])) is not None  # type: ignore[index]
 
 
+_OBJ_AT = re.compile(rb"(\d+)\s+(\d+)\s+obj")
+
+
+def object_at(data: object, offset: int, number: int, generation: int) -> bool:
+    """True if object ``number generation obj`` begins exactly at ``offset``."""
+    size = len(data)  # type: ignore[arg-type]
+    if not 0 <= offset < size:
+        return False
+    m = _OBJ_AT.match(bytes(data[offset : min(size, offset + 40)]))  # type: ignore[index]
+    return m is not None and int(m.group(1)) == number and int(m.group(2)) == generation
+
+
 def trailing_bytes(data: object, last_end: RevisionEnd | None) -> int:
     """Number of non-whitespace-only bytes after the last revision's end (0 if none)."""
     if last_end is None:
