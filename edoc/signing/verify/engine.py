@@ -1360,7 +1360,8 @@ def _odd_parameters(signed_data: cms.SignedData) -> str | None:
             content = parser.parse(algorithm.dump())[4]
             _oid, end = parser._parse(content, len(content))  # asn1crypto's reader at an offset
             params = content[end:]
-            fine = params in (b"", b"\x05\x00") or (params[0] & 0x20 and parser.parse(params, strict=True))
+            # absent, NULL, or exactly one constructed element (parse raises on anything else)
+            fine = params in (b"", b"\x05\x00") or (bool(params[0] & 0x20) and bool(parser.parse(params, strict=True)))
         except (ValueError, TypeError, IndexError):
             fine = False
         if not fine:

@@ -247,6 +247,9 @@ def check_byte_range(
     return RangeCheck(tuple(problems), end, reached, (len1, start2))
 
 
+_NOT_ONLY_PADDING = "after the signature value it holds bytes other than zero padding"
+
+
 def _container_layout(value: bytes) -> str | None:
     """What is wrong with the layout of ``/Contents``; None if it is one DER element (the CMS
     container) followed only by zero bytes, none of which it claims as its own.
@@ -262,10 +265,10 @@ def _container_layout(value: bytes) -> str | None:
     try:
         _cls, method, _tag, header, content, trailer = parser.parse(value)
     except (ValueError, TypeError):
-        return "after the signature value it holds bytes other than zero padding"
+        return _NOT_ONLY_PADDING
     end = len(header) + len(content) + len(trailer)
     if value[end:].strip(b"\x00"):
-        return "after the signature value it holds bytes other than zero padding"
+        return _NOT_ONLY_PADDING
     if method == 1 and not trailer and _holds_end_of_contents(content, 0):
         return "the container's length reaches into the zero padding after it"
     return None
