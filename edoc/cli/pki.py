@@ -392,8 +392,10 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Serve the CRL, OCSP and RFC 3161 time-stamping over HTTP on 127.0.0.1 until interrupted."""
+    """Serve the CRL, OCSP and RFC 3161 time-stamping over HTTP on 127.0.0.1 until interrupted
+    (Ctrl-C, SIGINT or SIGTERM)."""
     import logging
+    import signal
 
     from edoc.i18n import t
 
@@ -408,6 +410,14 @@ def serve(
             sys.stdout.write(json.dumps(data) + "\n")
             sys.stdout.flush()
         err().print(t("serving", st.lang, url=server.url))
+
+        def interrupted(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        # a shell starts a background job ("edoc pki serve &") with SIGINT ignored, and a
+        # service manager stops with SIGTERM: both end the loop the way Ctrl-C does
+        signal.signal(signal.SIGINT, interrupted)
+        signal.signal(signal.SIGTERM, interrupted)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
