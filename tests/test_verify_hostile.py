@@ -280,7 +280,7 @@ def test_signed_appearance_redefined_fails(letters: Letters, pki: Pki) -> None:
 
 # --- memory ------------------------------------------------------------------------------------------
 
-_CHILD = r"""
+_STATUS = r"""
 import json, sys, time
 from edoc.signing.verify import verify_pdf
 
@@ -288,7 +288,12 @@ def status(key):  # this process's own memory in kB (VmHWM: its peak since the l
     for line in open("/proc/self/status"):
         if line.startswith(key + ":"):
             return int(line.split()[1])
+"""
+"""The start of every child script below: imports, and the process's own memory figures."""
 
+_CHILD = (
+    _STATUS
+    + r"""
 small, big, root = sys.argv[1:4]
 verify_pdf(small, trust=[root], isolate=False)  # warm: every import and PDFium loaded
 before = status("VmRSS")
@@ -300,22 +305,22 @@ print(json.dumps({"before_kb": before, "peak_kb": status("VmHWM"), "seconds": ti
                   "indication": report.indication.value,
                   "codes": [r.code for r in report.reasons] + [r.code for s in report.signatures for r in s.reasons]}))
 """
+)
 
 HUNDRED_MB = 100 * 1024 * 1024
 GROWTH_LIMIT_KB = 1024 * 1024
 """Peak resident memory may grow by at most 1 GiB while verifying a 100 MB file."""
 
 
-def _peak(small: Path, big: Path, root: Path) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(small), str(big), str(root)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
+def _child(script: str, *args: str) -> dict:
+    """Run a child script (from the checkout, so ``tests`` imports) and read its JSON line."""
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _peak(small: Path, big: Path, root: Path) -> dict:
+    return _child(_CHILD, str(small), str(big), str(root))
 
 
 def test_memory_stays_bounded_on_100_mb_inputs(letters: Letters, pki: Pki, tmp_path: Path) -> None:
@@ -343,37 +348,28 @@ def test_memory_stays_bounded_on_100_mb_inputs(letters: Letters, pki: Pki, tmp_p
     assert results["huge-update.pdf"]["indication"] != "TOTAL-PASSED"
 
 
-_MANY_CHILD = r"""
-import json, sys
-from edoc.signing.verify import verify_pdf
-
-def rss():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
+_MANY_CHILD = (
+    _STATUS
+    + r"""
+from tests.fixtures_fuzz import flip
 
 letter, root, positions = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 data = open(letter, "rb").read()
-
-def mutant(position):
-    out = bytearray(data)
-    out[position] ^= 0x01
-    return bytes(out)
-
 warm, measured = positions[:100], positions[100:]
 for p in warm:  # imports, PDFium, and the bounded memo tables filled
-    verify_pdf(mutant(p), trust=[root], isolate=False)
-before = rss()
+    verify_pdf(flip(data, p, 0x01), trust=[root], isolate=False)
+before = status("VmRSS")
 codes = set()
 for p in measured:
-    report = verify_pdf(mutant(p), trust=[root], isolate=False)
+    report = verify_pdf(flip(data, p, 0x01), trust=[root], isolate=False)
     codes |= {r.code for r in report.reasons}
-print(json.dumps({"before_kb": before, "after_kb": rss(), "count": len(measured), "codes": sorted(codes)}))
+print(json.dumps({"before_kb": before, "after_kb": status("VmRSS"), "count": len(measured), "codes": sorted(codes)}))
 """
+)
 
 MANY_GROWTH_LIMIT_KB = 12 * 1024
 """Resident memory may grow by at most 12 MB over 400 damaged files verified in one process
-(before the fix it grew about 75 KB per file: 30 MB here, without bound until 4096 names)."""
+(before the fix: 27 MB, about 70 KB per file, bounded only by the 4096-entry name table)."""
 
 
 def test_memory_does_not_grow_over_many_damaged_files(letters: Letters, pki: Pki, tmp_path: Path) -> None:
@@ -384,15 +380,7 @@ def test_memory_does_not_grow_over_many_damaged_files(letters: Letters, pki: Pki
     letter.write_bytes(letters.executive)
     first = fz.byte_ranges(letters.executive)[0]
     positions = [first.gap_start + 1 + 121 + 7 * i for i in range(500)]  # the carried certificates
-    done = subprocess.run(
-        [sys.executable, "-c", _MANY_CHILD, str(letter), str(pki.pem("root")), json.dumps(positions)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _child(_MANY_CHILD, str(letter), str(pki.pem("root")), json.dumps(positions))
     growth = result["after_kb"] - result["before_kb"]
     print(f"\n{result['count']} damaged files: RSS {result['before_kb'] // 1024} -> {result['after_kb'] // 1024} MB")
     assert "internal_error" not in result["codes"], result
